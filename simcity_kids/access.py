@@ -1,0 +1,59 @@
+"""Access (MODEL_SPEC 3.6): who knows about a programme, and who takes up a slot when offered.
+
+Awareness is a family flag per programme that spreads over social ties each month. Take-up falls with
+travel time on the city network and rises with the cabinet's coordination.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .params import ASSUMPTION, Params, param
+
+if TYPE_CHECKING:
+    from .model import CityModel
+
+
+class AccessParams(Params):
+    initial_awareness: float = param(0.45, "share of families", ASSUMPTION, ge=0, le=1)
+    initial_awareness_parent_ba: float = param(0.25, "added share for families with a BA", ASSUMPTION,
+                                               ge=0, le=1)
+    spread_per_tie: float = param(0.02, "probability per aware tie per month", ASSUMPTION, ge=0, le=1)
+    max_takeup: float = param(0.85, "probability an aware family with a slot next door takes it", ASSUMPTION,
+                              ge=0, le=1)
+    travel_decay_minutes: float = param(25.0, "minutes for take-up to fall by a factor e", ASSUMPTION,
+                                        gt=0, le=600)
+    local_travel_minutes: float = param(5.0, "minutes within one's own neighborhood", ASSUMPTION, ge=0, le=60)
+
+
+class Awareness:
+    """Each month, unaware families learn of each programme from aware ties."""
+
+    name = "awareness"
+
+    def __init__(self, model: CityModel, params: AccessParams):
+        self.params = params
+
+    def initialize(self, model: CityModel, programme: str) -> None:
+        """Give families their starting awareness of ``programme``."""
+        families, p = model.families, self.params
+        chance = p.initial_awareness + p.initial_awareness_parent_ba * families.parent_ba
+        draw = model.streams(f"awareness.{programme}.initial").random(len(families))
+        families.define(f"aware_{programme}", bool, values=draw < chance)
+
+    def step(self, model: CityModel) -> None:
+        source, target = model.ties
+        for programme in model.programmes:
+            aware = getattr(model.families, f"aware_{programme.name}")
+            aware_ties = np.bincount(target, weights=aware[source], minlength=aware.size)
+            chance = 1.0 - (1.0 - self.params.spread_per_tie) ** aware_ties
+            draw = model.streams(f"awareness.{programme.name}", model.month).random(aware.size)
+            aware |= draw < chance
+
+    def takeup_probability(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:
+        """Chance an aware family accepts a slot ``minutes`` away."""
+        p = self.params
+        chance = p.max_takeup * np.exp(-(minutes + p.local_travel_minutes) / p.travel_decay_minutes)
+        return np.minimum(chance * model.cabinet.takeup_multiplier, 1.0)

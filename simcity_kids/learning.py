@@ -1,0 +1,117 @@
+"""Learning in school months and in summer, and the fade-out of programme boosts (MODEL_SPEC 3.2, 3.3, 3.5).
+
+Scores are in SD against national grade norms, so a child who learns at the national pace stays where
+they are. In school months a score moves by the school's value added, the attendance effect, the unmet-
+needs penalty and noise. In July and August it drifts with family resources: strongly under the 'faucet'
+reading (Alexander, Entwisle & Olson 2007), weakly under the newer studies (the default). A programme's
+boost has a persistent part and a part that decays month by month unless the child is in a programme.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from .params import ASSUMPTION, Params, param
+from .population import SCHOOL_AGES
+
+if TYPE_CHECKING:
+    from .model import CityModel
+
+SCHOOL_MONTHS_PER_YEAR = 10
+SUMMER_MONTHS = (7, 8)
+
+
+class LearningParams(Params):
+    summer_loss: Literal["weak", "strong"] = param(
+        "weak", "setting", "default follows von Hippel & Hamrock 2019 and Atteberry & McEachin 2021; 'strong' "
+        "is the faucet theory of Alexander, Entwisle & Olson 2007")
+    summer_drift_strong: float = param(
+        0.04, "SD per summer per SD of log family income",
+        "derived from Alexander, Entwisle & Olson 2007 (summers add about one entry gap by grade 9)", ge=0, le=0.5)
+    summer_drift_weak: float = param(
+        0.005, "SD per summer per SD of log family income",
+        "derived from von Hippel & Hamrock 2019 (little net gap growth) and Atteberry & McEachin 2021 (race "
+        "and SES explain about 4% of summer-loss variance)", ge=0, le=0.5)
+    summer_noise_sd: float = param(0.15, "SD per summer", "assumption: Atteberry & McEachin 2021 find summer "
+                                   "change varies widely between pupils", ge=0, le=1)
+    school_month_noise_sd: float = param(0.03, "SD per month", ASSUMPTION, ge=0, le=1)
+    annual_gain_by_grade: tuple[float, ...] = param(
+        (1.52, 1.52, 0.60, 0.60, 0.40, 0.40, 0.32, 0.26, 0.26, 0.20, 0.20, 0.20, 0.20),
+        "SD of raw growth per school year, grades K-12",
+        "Bloom, Hill, Black & Lipsey 2008 (reading K-1 1.52, 2-3 0.60, 4-5 0.40, 7-8 0.26); grade 6 "
+        "interpolated and grades 9-12 assumption")
+    absence_multiplier: float = param(
+        2.0, "times the share of a month's growth lost per share of days missed",
+        "assumption: García & Weiss 2018 find losses steeper than proportional", ge=0, le=10)
+    school_quality_sd: float = param(0.05, "SD per school year", "assumption: spread of school value added",
+                                     ge=0, le=0.5)
+    persistent_share: float = param(0.5, "share of a programme boost", "assumption: about half of end-of-"
+                                    "programme gains persist (preschool fade-out literature)", ge=0, le=1)
+    fade_rate: float = param(0.04, "share of the fading boost lost per month", ASSUMPTION, ge=0, le=1)
+
+
+class Learning:
+    """Moves every pupil's reading and math scores once a month and fades programme boosts."""
+
+    name = "learning"
+
+    def __init__(self, model: CityModel, params: LearningParams):
+        self.params = params
+        children = model.children
+        children.define("boost_reading", np.float32)
+        children.define("boost_math", np.float32)
+        children.define("sustained", bool)
+        gains = np.asarray(params.annual_gain_by_grade, dtype=np.float32)
+        if gains.size != 13:
+            raise ValueError("annual_gain_by_grade needs 13 values, grades K-12")
+        self.monthly_gain = gains / SCHOOL_MONTHS_PER_YEAR
+
+    @property
+    def summer_drift(self) -> float:
+        p = self.params
+        return p.summer_drift_strong if p.summer_loss == "strong" else p.summer_drift_weak
+
+    @staticmethod
+    def observed(model: CityModel) -> tuple[np.ndarray, np.ndarray]:
+        """Reading and math as a test would measure them: persistent score plus the boost still fading."""
+        children = model.children
+        return children.reading + children.boost_reading, children.math + children.boost_math
+
+    def add_boost(self, model: CityModel, idx: np.ndarray, reading: np.ndarray | float,
+                  math: np.ndarray | float) -> None:
+        """Credit a programme's effect to children ``idx``: part persists, part fades unless sustained."""
+        children, keep = model.children, self.params.persistent_share
+        children.reading[idx] += keep * reading
+        children.math[idx] += keep * math
+        children.boost_reading[idx] += (1 - keep) * reading
+        children.boost_math[idx] += (1 - keep) * math
+        children.sustained[idx] = True
+
+    def step(self, model: CityModel) -> None:
+        children = model.children
+        pupils = children.age >= SCHOOL_AGES[0]
+        rng = model.streams("learning.noise", model.month)
+        noise = rng.standard_normal((2, len(children)), dtype=np.float32)
+        if model.is_school_month:
+            delta, sd = self.school_month(model), self.params.school_month_noise_sd
+        else:
+            delta = self.summer_drift / len(SUMMER_MONTHS) * model.families.income_z[children.family]
+            sd = self.params.summer_noise_sd / np.sqrt(len(SUMMER_MONTHS))
+        children.reading += pupils * (delta + sd * noise[0])
+        children.math += pupils * (delta + sd * noise[1])
+        fade = np.where(children.sustained, 1.0, 1.0 - self.params.fade_rate).astype(np.float32)
+        children.boost_reading *= fade
+        children.boost_math *= fade
+        children.sustained = False
+
+    def school_month(self, model: CityModel) -> np.ndarray:
+        """The month's change against the national norm, before noise (SD)."""
+        children, p = model.children, self.params
+        grade = np.clip(children.age.astype(np.int16) - SCHOOL_AGES[0], 0, 12)
+        quality = np.array([s.quality for s in model.schools] + [0.0], dtype=np.float32)[children.school]
+        attendance_gap = children.attendance - model.needs.params.normal_attendance
+        return (quality / SCHOOL_MONTHS_PER_YEAR
+                + p.absence_multiplier * attendance_gap * self.monthly_gain[grade]
+                - model.needs.penalty(model, "learning_penalty") / SCHOOL_MONTHS_PER_YEAR)

@@ -1,0 +1,61 @@
+"""Leaving school (MODEL_SPEC 3.8): at the end of grade 12, graduation and college enrolment.
+
+Both chances rise with achievement and attendance. Pupils leave the city's arrays the next September
+(``population.py``); their outcomes are counted here, in June, by group.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .params import ASSUMPTION, Params, param
+
+if TYPE_CHECKING:
+    from .model import CityModel
+
+FINAL_GRADE_AGE = 17
+
+
+class LeavingParams(Params):
+    graduation_intercept: float = param(
+        1.9, "logit", "assumption: calibrated towards the US adjusted cohort graduation rate of about 87% (NCES)")
+    graduation_per_sd: float = param(0.8, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
+    graduation_per_attendance: float = param(10.0, "logit per share of days attended above normal", ASSUMPTION,
+                                             ge=0, le=50)
+    college_intercept: float = param(
+        0.4, "logit", "assumption: calibrated towards about 62% of US graduates enrolling in college (NCES)")
+    college_per_sd: float = param(0.9, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
+
+
+class LeavingSchool:
+    """Decides, in June of grade 12, who graduates and who enrols in college."""
+
+    name = "leaving_school"
+
+    def __init__(self, model: CityModel, params: LeavingParams):
+        self.params = params
+        model.children.define("graduated", bool)
+        model.children.define("college", bool)
+
+    def step(self, model: CityModel) -> None:
+        if model.calendar_month != 6:
+            return
+        p, children = self.params, model.children
+        seniors = children.age == FINAL_GRADE_AGE
+        reading, math = model.learning.observed(model)
+        score = 0.5 * (reading + math)
+        attendance = model.needs.yearly_attendance(model) - model.needs.params.normal_attendance
+        draw = model.streams("leaving.graduation", model.month).random((2, len(children)))
+        graduation = _logistic(p.graduation_intercept + p.graduation_per_sd * score
+                               + p.graduation_per_attendance * attendance)
+        children.graduated = seniors & (draw[0] < graduation)
+        college = _logistic(p.college_intercept + p.college_per_sd * score)
+        children.college = children.graduated & (draw[1] < college)
+        model.outcomes.rate(model, "graduation_rate", children.graduated, seniors)
+        model.outcomes.rate(model, "college_enrolment_rate", children.college, seniors)
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))

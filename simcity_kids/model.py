@@ -1,0 +1,121 @@
+"""CityModel: a small Mesa model that runs an explicit, ordered list of modules once a month.
+
+The order of events each month is the list in ``CityModel.modules``:
+population (September turnover) -> governance -> awareness -> needs and attendance -> programmes ->
+early childhood -> learning -> leaving school -> outcomes.
+Children and families are struct-of-arrays state (``state.py``); schools, providers and the cabinet are
+Mesa agents (``institutions.py``). Every draw comes from a named stream seeded from the run's seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mesa
+import numpy as np
+
+from .access import Awareness
+from .city import CityProfile, load_city
+from .early_childhood import EarlyChildhood
+from .institutions import Cabinet, Governance, Provider, School, school_quality
+from .learning import SUMMER_MONTHS, Learning
+from .leaving import LeavingSchool
+from .needs import Needs
+from .outcomes import Outcomes
+from .population import Population, generate, social_ties
+from .programmes.base import Programme
+from .programmes.summer import SummerProgramme
+from .rng import Streams
+from .scenario import ScenarioConfig, load_scenario
+
+MAX_YEARS = 20
+
+
+class CityModel(mesa.Model):
+    """Children, families, schools and providers of one city, under one scenario, for one seed."""
+
+    def __init__(self, scenario: ScenarioConfig | str | Path | None = None,
+                 city: CityProfile | str | Path = "salem", seed: int = 0, years: int = 10):
+        super().__init__(rng=np.random.SeedSequence(seed))
+        if not 1 <= years <= MAX_YEARS:
+            raise ValueError(f"years must be between 1 and {MAX_YEARS} (got {years})")
+        self.config, self.config_source = load_scenario(scenario)
+        self.city = load_city(city)
+        self.seed, self.years = seed, years
+        self.streams = Streams(seed)
+        self.month = 0  # months since the run began in September of school year 0
+        self.child_weight = 1.0  # real children each simulated child stands for
+        self.travel_minutes = self.city.travel_minutes
+        cfg = self.config
+
+        self.families, self.children = generate(self.city, cfg.population, self.streams)
+        self.ties = social_ties(self.families, cfg.population, self.streams)
+        qualities = school_quality(self.city.schools, self.streams("schools.quality"), cfg.learning.school_quality_sd)
+        self.schools = [School(self, spec, q) for spec, q in zip(self.city.schools, qualities)]
+        self.providers = [Provider(self, spec) for spec in self.city.providers]
+        self.cabinet = Cabinet(self, cfg.cabinet)
+
+        self.population = Population(self, cfg.population)
+        self.governance = Governance()
+        self.needs = Needs(self, cfg.needs)
+        self.awareness = Awareness(self, cfg.access)
+        self.early_childhood = EarlyChildhood(self, cfg.early_childhood)
+        self.learning = Learning(self, cfg.learning)
+        self.outcomes = Outcomes(self, cfg.outcomes)
+        self.leaving_school = LeavingSchool(self, cfg.leaving_school)
+        self.programmes: list[Programme] = [SummerProgramme(self, cfg.programmes.summer)]
+        self.modules = [self.population, self.governance, self.awareness, self.needs, *self.programmes,
+                        self.early_childhood, self.learning, self.leaving_school, self.outcomes]
+
+    # --- calendar -------------------------------------------------------------------------------------------
+    @property
+    def calendar_month(self) -> int:
+        """1 = January ... 12 = December; the run starts in September."""
+        return (self.month + 8) % 12 + 1
+
+    @property
+    def school_year(self) -> int:
+        """0 for the first September-to-August year of the run."""
+        return self.month // 12
+
+    @property
+    def is_summer(self) -> bool:
+        return self.calendar_month in SUMMER_MONTHS
+
+    @property
+    def is_school_month(self) -> bool:
+        return not self.is_summer
+
+    # --- running --------------------------------------------------------------------------------------------
+    def step(self) -> None:
+        """One month: every module in order."""
+        for module in self.modules:
+            module.step(self)
+        self.month += 1
+
+    def run(self, progress: bool = False) -> CityModel:
+        """Run every month of every year; ``progress`` prints a bar on stderr."""
+        total = self.years * 12
+        for _ in range(total - self.month):
+            self.step()
+            if progress:
+                _progress(self.month, total)
+        return self
+
+    def init_new_children(self, new: np.ndarray) -> None:
+        """Let every module give newborns its initial state (called by the population module)."""
+        for module in self.modules:
+            init = getattr(module, "init_children", None)
+            if init is not None:
+                init(self, new)
+
+
+def _progress(done: int, total: int) -> None:
+    import sys
+
+    width = 30
+    filled = width * done // total
+    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} months")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()

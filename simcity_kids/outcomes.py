@@ -1,0 +1,193 @@
+"""Outcomes (MODEL_SPEC section 5): one tidy table per run, and a monthly trace of the main gaps.
+
+Columns: year, grade, group_kind, group, metric, value. ``grade`` is "K", "1" ... "12" or "all".
+Every breakdown goes through one group-by (:meth:`Outcomes._grouped`): counting passes with
+``np.bincount`` over (grade, group) codes, no pandas until the run ends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .city import RACES
+from .needs import NEEDS
+from .params import ASSUMPTION, Params, param
+from .population import SCHOOL_AGES
+
+if TYPE_CHECKING:
+    from .model import CityModel
+
+GRADES: tuple[str, ...] = ("K", *(str(g) for g in range(1, 13)))
+GRADE_ALL = "all"
+COLUMNS = ("year", "grade", "group_kind", "group", "metric", "value")
+# (group kind, higher group, lower group): the gaps of MODEL_SPEC section 5
+GAPS: tuple[tuple[str, str, str], ...] = (
+    ("income_quintile", "Q5", "Q1"),
+    ("disadvantaged", "not_disadvantaged", "disadvantaged"),
+    ("race", "white", "black"),
+    ("race", "white", "latino"),
+    ("english_learner", "not_english_learner", "english_learner"),
+)
+
+
+class OutcomesParams(Params):
+    ready_threshold: float = param(-0.5, "SD against the national norm, reading and math",
+                                   "assumption: cut-off for 'ready for kindergarten'", ge=-3, le=3)
+    proficient_cut: float = param(0.43, "SD against the national norm",
+                                  "assumption: about one pupil in three reads at NAEP 'proficient'", ge=-3, le=3)
+
+
+class Outcomes:
+    """Records the yearly table and the monthly gap trace; other modules report counts and rates here."""
+
+    name = "outcomes"
+
+    def __init__(self, model: CityModel, params: OutcomesParams):
+        self.params = params
+        self._columns: dict[str, list] = {c: [] for c in COLUMNS}
+        self._trace: list[tuple[int, int, str, float]] = []
+        self._groups_month = -1
+        self._groups: list[tuple[str, np.ndarray, list[str]]] = []
+        model.children.define("june_reading", np.float32)
+        model.children.define("june_math", np.float32)
+
+    # --- the one group-by -------------------------------------------------------------------------------
+    def groups(self, model: CityModel) -> list[tuple[str, np.ndarray, list[str]]]:
+        """(kind, code of each child, labels) for every breakdown, computed once a month."""
+        if self._groups_month != model.month:
+            children, families = model.children, model.families
+            family = children.family
+            self._groups = [
+                ("all", np.zeros(len(children), dtype=np.int64), ["all"]),
+                ("income_quintile", children.income_quintile.astype(np.int64), ["Q1", "Q2", "Q3", "Q4", "Q5"]),
+                ("disadvantaged", families.disadvantaged[family].astype(np.int64),
+                 ["not_disadvantaged", "disadvantaged"]),
+                ("race", families.race[family].astype(np.int64), list(RACES)),
+                ("english_learner", children.english_learner.astype(np.int64),
+                 ["not_english_learner", "english_learner"]),
+                ("neighborhood", families.neighborhood[family].astype(np.int64),
+                 [n.name for n in model.city.neighborhoods]),
+            ]
+            self._groups_month = model.month
+        return self._groups
+
+    def _grouped(self, model: CityModel, values: np.ndarray, among: np.ndarray, by_grade: bool):
+        """Yield (grade, kind, labels, sums, counts) with one bincount per kind."""
+        grade = np.clip(model.children.age.astype(np.int64) - SCHOOL_AGES[0], 0, 12)[among] if by_grade else None
+        vals = values[among].astype(np.float64)
+        for kind, codes, labels in self.groups(model):
+            size = len(labels)
+            code = codes[among]
+            sums = np.bincount(code, weights=vals, minlength=size)
+            counts = np.bincount(code, minlength=size)
+            yield GRADE_ALL, kind, labels, sums, counts
+            if by_grade:
+                cell = grade * size + code
+                grade_sums = np.bincount(cell, weights=vals, minlength=13 * size).reshape(13, size)
+                grade_counts = np.bincount(cell, minlength=13 * size).reshape(13, size)
+                for g in np.flatnonzero(grade_counts.sum(axis=1)):
+                    yield GRADES[g], kind, labels, grade_sums[g], grade_counts[g]
+
+    def _add(self, year: int, grade: str, kind: str, labels: list[str], metric: str, values: np.ndarray,
+             present: np.ndarray) -> None:
+        keep = np.flatnonzero(present)
+        n = keep.size
+        self._columns["year"] += [year] * n
+        self._columns["grade"] += [grade] * n
+        self._columns["group_kind"] += [kind] * n
+        self._columns["group"] += [labels[k] for k in keep]
+        self._columns["metric"] += [metric] * n
+        self._columns["value"] += values[keep].tolist()
+
+    def mean(self, model: CityModel, metric: str, values: np.ndarray, among: np.ndarray,
+             by_grade: bool = True, gaps: bool = True) -> None:
+        """Group means of ``values`` among the flagged children, and their gaps (``metric + '_gap'``)."""
+        for grade, kind, labels, sums, counts in self._grouped(model, values, among, by_grade):
+            means = sums / np.maximum(counts, 1)
+            self._add(model.school_year, grade, kind, labels, metric, means, counts > 0)
+            if gaps:
+                for gap_kind, high, low in GAPS:
+                    if gap_kind == kind and counts[labels.index(high)] and counts[labels.index(low)]:
+                        gap = means[labels.index(high)] - means[labels.index(low)]
+                        self._add(model.school_year, grade, kind, [f"{high}-{low}"], f"{metric}_gap",
+                                  np.array([gap]), np.array([True]))
+
+    def rate(self, model: CityModel, metric: str, flags: np.ndarray, among: np.ndarray) -> None:
+        """Share of the flagged children with ``flags`` set, by group (all grades together)."""
+        self.mean(model, metric, flags, among, by_grade=False, gaps=False)
+
+    def count(self, model: CityModel, metric: str, flags: np.ndarray) -> None:
+        """Number of children (scaled to the whole city) with ``flags`` set, by group."""
+        for grade, kind, labels, sums, counts in self._grouped(model, flags, flags, by_grade=False):
+            self._add(model.school_year, grade, kind, labels, metric, counts * model.child_weight,
+                      np.ones(len(labels), dtype=bool))
+
+    def add_value(self, model: CityModel, metric: str, group_kind: str, group: str, value: float) -> None:
+        self._add(model.school_year, GRADE_ALL, group_kind, [group], metric, np.array([value]), np.array([True]))
+
+    # --- what is recorded when ----------------------------------------------------------------------------
+    def step(self, model: CityModel) -> None:
+        children = model.children
+        reading, math = model.learning.observed(model)
+        pupils = children.age >= SCHOOL_AGES[0]
+        self.trace_gaps(model, reading, math, pupils)
+        month = model.calendar_month
+        if month == 9:
+            entrants = children.age == SCHOOL_AGES[0]
+            self.mean(model, "entry_reading_mean", reading, entrants)
+            self.mean(model, "entry_math_mean", math, entrants)
+            ready = np.minimum(reading, math) >= self.params.ready_threshold
+            self.rate(model, "kindergarten_readiness_rate", ready, entrants)
+        elif month == 6:
+            self.mean(model, "reading_mean", reading, pupils)
+            self.mean(model, "math_mean", math, pupils)
+            absent = model.needs.yearly_attendance(model) < model.needs.params.chronic_absence_threshold
+            self.rate(model, "chronic_absence_rate", absent, pupils)
+            grade3 = children.age == SCHOOL_AGES[0] + 3
+            self.rate(model, "grade3_reading_proficiency", reading >= self.params.proficient_cut, grade3)
+            for need in NEEDS:
+                self.rate(model, f"unmet_{need}_rate", model.needs.unmet(model, need), pupils)
+            children.june_reading = reading
+            children.june_math = math
+        elif month == 8:
+            stayed = pupils & (children.age < SCHOOL_AGES[1])
+            self.mean(model, "summer_change_reading", reading - children.june_reading, stayed, by_grade=False)
+            self.mean(model, "summer_change_math", math - children.june_math, stayed, by_grade=False)
+            self.record_costs(model)
+
+    def trace_gaps(self, model: CityModel, reading: np.ndarray, math: np.ndarray, pupils: np.ndarray) -> None:
+        """Monthly income-quintile and disadvantage gaps among pupils, for the summer and the dashboard."""
+        children, families = model.children, model.families
+        top, bottom = pupils & (children.income_quintile == 4), pupils & (children.income_quintile == 0)
+        disadvantaged = families.disadvantaged[children.family]
+        for subject, score in (("reading", reading), ("math", math)):
+            for label, high, low in (("Q5-Q1", top, bottom),
+                                     ("not_disadvantaged-disadvantaged", pupils & ~disadvantaged,
+                                      pupils & disadvantaged)):
+                if high.any() and low.any():
+                    gap = float(score[high].mean() - score[low].mean())
+                    self._trace.append((model.school_year, model.calendar_month, f"{subject}_gap_{label}", gap))
+
+    def record_costs(self, model: CityModel) -> None:
+        total = 0.0
+        for programme in model.programmes:
+            cost = programme.cost_usd.get(model.school_year, 0.0)
+            served = programme.enrolled_count.get(model.school_year, 0) * model.child_weight
+            total += cost
+            self.add_value(model, "cost_usd", "programme", programme.name, cost)
+            self.add_value(model, "cost_per_child_served_usd", "programme", programme.name,
+                           cost / served if served else 0.0)
+        self.add_value(model, "cost_usd", "programme", "total", total)
+
+    # --- tables ---------------------------------------------------------------------------------------------
+    def table(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self._columns)
+        for column in ("grade", "group_kind", "group", "metric"):
+            frame[column] = frame[column].astype("category")
+        return frame
+
+    def trace(self) -> pd.DataFrame:
+        return pd.DataFrame(self._trace, columns=["year", "month", "metric", "value"])

@@ -1,0 +1,210 @@
+"""Synthetic families and children, and the yearly turnover: ageing, school moves, births and leavers.
+
+The generator matches the city profile's marginals (race/ethnicity, economic disadvantage, home language,
+English learners, pupils by age) by quota rather than by independent draws, so a small city is not off by
+sampling noise. Correlations (income with race, neighborhood and parental education; language with
+race) come from latent scores that decide who fills each quota.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy.special import ndtri
+
+from .city import RACES, SCHOOL_LEVELS, CityProfile
+from .params import ASSUMPTION, Params, param
+from .quota import largest_remainder, top_share
+from .rng import Streams
+from .state import StateArrays
+
+if TYPE_CHECKING:
+    from .model import CityModel
+
+SCHOOL_AGES = (5, 17)  # kindergarten at 5, grade 12 at 17; 18-year-olds leave (MODEL_SPEC section 1)
+LEAVING_AGE = 18
+
+
+class PopulationParams(Params):
+    extra_children_per_family: float = param(
+        0.9, "children", "assumption: US families with children have about 1.9 children under 18")
+    sibling_age_spread: float = param(6.0, "years", ASSUMPTION)
+    national_median_income_usd: float = param(
+        74_580, "USD (2022)", "US Census Bureau, Income in the United States: 2022 (P60-279)")
+    log_income_sd: float = param(0.8, "SD of log income", ASSUMPTION, ge=0.1, le=2)
+    race_income_shift: dict[str, float] = param(
+        {"white": 0.35, "asian": 0.3, "other": 0.0, "black": -0.45, "latino": -0.4},
+        "SD of the income latent", "assumption: direction from US poverty rates by race")
+    parent_ba_intercept: float = param(-0.6, "logit", ASSUMPTION)
+    parent_ba_per_income_sd: float = param(1.6, "logit per SD of log income", ASSUMPTION)
+    race_language_shift: dict[str, float] = param(
+        {"white": -1.0, "black": 0.0, "latino": 2.0, "asian": 1.5, "other": 0.5},
+        "SD of the language latent", ASSUMPTION)
+    english_learner_at_entry: float = param(
+        0.85, "probability", "assumption: most kindergartners from non-English homes are classified EL",
+        ge=0, le=1)
+    english_learner_exit_rate: float = param(
+        0.12, "per year", "assumption: reclassification takes about 5-7 years", ge=0, le=1)
+    ties_within_neighborhood: int = param(3, "ties per family", ASSUMPTION, ge=0, le=20)
+    ties_across_city: int = param(1, "ties per family", ASSUMPTION, ge=0, le=20)
+
+
+def _fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200) -> np.ndarray:
+    """Iterative proportional fitting: a table near ``seed`` whose margins are ``rows`` and ``cols``."""
+    table = np.maximum(seed, 1e-9).astype(float)
+    for _ in range(iterations):
+        table *= (rows / table.sum(axis=1))[:, None]
+        table *= (cols / table.sum(axis=0))[None, :]
+    return table
+
+
+def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -> tuple[StateArrays, StateArrays]:
+    """Families and children aged 0-17 matching ``profile``'s marginals."""
+    rng = streams("population.generate")
+    per_age = max(1, round(profile.pupils / 13))
+    ages = np.repeat(np.arange(LEAVING_AGE, dtype=np.int8), per_age)
+    n_children = ages.size
+
+    sizes = 1 + rng.poisson(params.extra_children_per_family, size=n_children)
+    sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_children) + 1]
+    sizes[-1] -= sizes.sum() - n_children
+    n_families = sizes.size
+    order = np.argsort(ages + rng.uniform(0, params.sibling_age_spread, n_children), kind="stable")
+    child_family = np.empty(n_children, dtype=np.int32)
+    child_family[order] = np.repeat(np.arange(n_families, dtype=np.int32), sizes)
+    pupils_per_family = np.bincount(child_family, weights=(ages >= SCHOOL_AGES[0]), minlength=n_families)
+
+    hoods = profile.neighborhoods
+    hood_counts = largest_remainder(np.array([h.population_share for h in hoods]), n_families)
+    neighborhood = rng.permutation(np.repeat(np.arange(len(hoods), dtype=np.int16), hood_counts))
+
+    city_mix = np.array([profile.race_shares.get(r, 0.0) for r in RACES])
+    seed_table = np.array([[(h.race or profile.race_shares).get(r, 0.0) for r in RACES] for h in hoods])
+    table = _fit_margins(seed_table, hood_counts.astype(float), city_mix * n_families)
+    race = np.empty(n_families, dtype=np.int8)
+    for k in range(len(hoods)):
+        members = np.flatnonzero(neighborhood == k)
+        race[members] = rng.permutation(np.repeat(np.arange(len(RACES), dtype=np.int8),
+                                                  largest_remainder(table[k], members.size)))
+
+    income_index = np.array([h.income_index for h in hoods])
+    race_shift = np.array([params.race_income_shift.get(r, 0.0) for r in RACES])
+    advantage = income_index[neighborhood] + race_shift[race] + rng.standard_normal(n_families)
+    disadvantaged = top_share(-advantage, pupils_per_family, profile.economically_disadvantaged)
+    rank = (np.argsort(np.argsort(advantage, kind="stable"), kind="stable") + 0.5) / n_families
+    log_income = np.log(profile.median_household_income_usd) + params.log_income_sd * ndtri(rank)
+    income_z = (log_income - np.log(params.national_median_income_usd)) / params.log_income_sd
+    parent_ba = rng.random(n_families) < 1 / (1 + np.exp(
+        -(params.parent_ba_intercept + params.parent_ba_per_income_sd * ndtri(rank))))
+    language_shift = np.array([params.race_language_shift.get(r, 0.0) for r in RACES])
+    non_english = top_share(language_shift[race] + rng.standard_normal(n_families), pupils_per_family,
+                             profile.first_language_not_english)
+
+    families = StateArrays(n_families)
+    families.define("neighborhood", np.int16, values=neighborhood)
+    families.define("race", np.int8, values=race)
+    families.define("income_usd", np.float32, values=np.exp(log_income))
+    families.define("income_z", np.float32, values=income_z)
+    families.define("disadvantaged", bool, values=disadvantaged)
+    families.define("parent_ba", bool, values=parent_ba)
+    families.define("non_english_home", bool, values=non_english)
+
+    pupil = ages >= SCHOOL_AGES[0]
+    candidate = pupil & non_english[child_family]
+    exit_rate = params.english_learner_exit_rate
+    latent = np.where(candidate, (ages - 5) * np.log1p(-exit_rate) + rng.gumbel(size=n_children), -np.inf)
+    english_learner = top_share(latent, pupil.astype(float), profile.english_learners)
+
+    children = StateArrays(n_children)
+    children.define("family", np.int32, values=child_family)
+    children.define("age", np.int8, values=ages)
+    children.define("english_learner", bool, values=english_learner)
+    children.define("income_quintile", np.int8, fill=2)
+    children.define("school", np.int16, fill=-1)
+    return families, children
+
+
+def social_ties(families: StateArrays, params: PopulationParams, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
+    """A sparse, mostly local network of families: (source, target) arrays of directed ties, both ways."""
+    rng = streams("population.ties")
+    n = len(families)
+    by_hood = np.argsort(families.neighborhood, kind="stable")
+    starts = np.searchsorted(families.neighborhood[by_hood], families.neighborhood)
+    sizes = np.bincount(families.neighborhood)[families.neighborhood]
+    k_in, k_out = params.ties_within_neighborhood, params.ties_across_city
+    local = by_hood[starts[:, None] + (rng.random((n, k_in)) * sizes[:, None]).astype(np.int64)]
+    distant = rng.integers(0, n, size=(n, k_out))
+    source = np.repeat(np.arange(n, dtype=np.int32), k_in + k_out)
+    target = np.concatenate([local, distant], axis=1).ravel().astype(np.int32)
+    keep = source != target
+    return np.concatenate([source[keep], target[keep]]), np.concatenate([target[keep], source[keep]])
+
+
+class Population:
+    """Each September: leavers go, everyone ages a year, a birth cohort arrives, pupils change school."""
+
+    name = "population"
+
+    def __init__(self, model: CityModel, params: PopulationParams):
+        self.params = params
+        self.cohort_size = int(round(model.city.pupils / 13))
+        self.families_by_income = np.argsort(model.families.income_usd, kind="stable")
+        self.assign_schools(model)
+        self.set_income_quintiles(model)
+
+    def step(self, model: CityModel) -> None:
+        if model.calendar_month != 9 or model.month == 0:
+            return
+        children = model.children
+        leaving = children.age + 1 >= LEAVING_AGE
+        children.keep(~leaving)
+        children.age += 1
+        self.exit_english_learners(model)
+        self.add_births(model)
+        self.assign_schools(model)
+        self.set_income_quintiles(model)
+
+    def exit_english_learners(self, model: CityModel) -> None:
+        children, families = model.children, model.families
+        rng = model.streams("population.english_learners", model.month)
+        draw = rng.random(len(children))
+        entering = (children.age == SCHOOL_AGES[0]) & families.non_english_home[children.family]
+        children.english_learner[entering] = draw[entering] < self.params.english_learner_at_entry
+        exiting = children.english_learner & (children.age > SCHOOL_AGES[0])
+        children.english_learner[exiting & (draw < self.params.english_learner_exit_rate)] = False
+
+    def add_births(self, model: CityModel) -> None:
+        """A birth cohort the size of a school cohort, born into existing families (stable composition)."""
+        rng = model.streams("population.births", model.month)
+        family = rng.integers(0, len(model.families), size=self.cohort_size).astype(np.int32)
+        first_new = len(model.children)
+        model.children.append(self.cohort_size, family=family, age=np.zeros(self.cohort_size, np.int8))
+        model.init_new_children(np.arange(first_new, len(model.children)))
+
+    def assign_schools(self, model: CityModel) -> None:
+        """Each pupil attends the nearest school of their level (catchment), ties split by family."""
+        children, families = model.children, model.families
+        grade = children.age.astype(np.int16) - SCHOOL_AGES[0]
+        children.school = -1
+        hood = families.neighborhood[children.family]
+        for level, (low, high) in SCHOOL_LEVELS.items():
+            ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
+            minutes = model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
+            nearest = minutes == minutes.min(axis=1, keepdims=True)
+            pupils = np.flatnonzero((grade >= low) & (grade <= high))
+            options = nearest[hood[pupils]]
+            pick = children.family[pupils] % options.sum(axis=1)
+            column = np.argmax(np.cumsum(options, axis=1) > pick[:, None], axis=1)
+            children.school[pupils] = ids[column]
+        for school_id, school in enumerate(model.schools):
+            school.update_composition(children, families, school_id)
+
+    def set_income_quintiles(self, model: CityModel) -> None:
+        """Citywide family-income quintile of each child (0 = poorest fifth), by counting, not sorting."""
+        children, order = model.children, self.families_by_income
+        counts = np.bincount(children.family, minlength=len(model.families))[order]
+        midpoints = np.cumsum(counts) - counts / 2
+        family_quintile = np.empty(order.size, dtype=np.int8)
+        family_quintile[order] = np.minimum(midpoints * 5 // max(len(children), 1), 4)
+        children.income_quintile = family_quintile[children.family]

@@ -1,0 +1,25 @@
+"""Quotas: integer counts that add up exactly, and flags that fill a share by a latent order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts proportional to ``weights`` that add up to ``total`` exactly."""
+    weights = np.asarray(weights, dtype=float)
+    if weights.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    raw = weights / weights.sum() * total
+    counts = np.floor(raw).astype(np.int64)
+    counts[np.argsort(raw - counts, kind="stable")[::-1][: total - counts.sum()]] += 1
+    return counts
+
+
+def top_share(latent: np.ndarray, weight: np.ndarray, share: float) -> np.ndarray:
+    """Flag the rows with the highest latent until their weight reaches ``share`` of the total weight."""
+    order = np.argsort(-latent, kind="stable")
+    cumulative = np.cumsum(weight[order])
+    flagged = np.zeros(latent.size, dtype=bool)
+    flagged[order[cumulative <= share * weight.sum() + 0.5]] = True
+    return flagged

@@ -1,0 +1,71 @@
+"""Struct-of-arrays state for children and families.
+
+Each person is a row index; each attribute is a numpy array of the same length. Modules register the
+arrays they own with :meth:`StateArrays.define`, so removing leavers or adding births keeps every array
+aligned without the module having to know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class StateArrays:
+    """Named, equally long numpy arrays, read and written as attributes (``children.reading``)."""
+
+    def __init__(self, size: int):
+        object.__setattr__(self, "_arrays", {})
+        object.__setattr__(self, "_fills", {})
+        object.__setattr__(self, "_size", int(size))
+
+    def define(self, name: str, dtype: Any, fill: Any = 0, values: np.ndarray | None = None) -> np.ndarray:
+        """Register an array; ``fill`` is also the value new rows (births) get unless given."""
+        if name in self._arrays:
+            raise ValueError(f"state array '{name}' is already defined")
+        array = np.full(self._size, fill, dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
+        if array.shape[0] != self._size:
+            raise ValueError(f"'{name}' has {array.shape[0]} rows, expected {self._size}")
+        self._arrays[name] = array
+        self._fills[name] = fill
+        return array
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self._arrays[name]
+        except KeyError:
+            raise AttributeError(f"no state array '{name}'") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self._arrays:
+            raise AttributeError(f"no state array '{name}': define it first")
+        self._arrays[name][...] = value
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._arrays
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._arrays)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the rows where ``mask`` is False (leavers)."""
+        for name, array in self._arrays.items():
+            self._arrays[name] = array[mask]
+        object.__setattr__(self, "_size", int(mask.sum()))
+
+    def append(self, count: int, **values: np.ndarray) -> None:
+        """Add ``count`` rows; arrays not given get their fill value."""
+        unknown = set(values) - set(self._arrays)
+        if unknown:
+            raise AttributeError(f"no state arrays {sorted(unknown)}")
+        for name, array in self._arrays.items():
+            new = values.get(name)
+            if new is None:
+                new = np.full(count, self._fills[name], dtype=array.dtype)
+            self._arrays[name] = np.concatenate([array, np.asarray(new, dtype=array.dtype)])
+        object.__setattr__(self, "_size", self._size + int(count))
