@@ -1,0 +1,37 @@
+"""simcity-kids: compare citywide interventions for children by their projected effect on achievement gaps.
+
+Public API::
+
+    import simcity_kids as sk
+    base = sk.run("baseline", city="salem", years=10, seed=1)
+    summer = sk.run("universal_summer", city="salem", years=10, seed=1)
+    print(sk.compare(base, summer))
+
+Imports are lazy so that the command line starts fast.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+try:
+    __version__ = version("simcity-kids")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+_EXPORTS = {
+    "run": "api", "compare": "api", "RunResult": "api",
+    "CityModel": "model",
+    "ScenarioConfig": "scenario", "load_scenario": "scenario",
+    "CityProfile": "city", "load_city": "city", "builtin_cities": "city", "synthetic_city": "city",
+    "ConfigError": "errors",
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'simcity_kids' has no attribute '{name}'")

@@ -43,8 +43,9 @@ class LearningParams(Params):
         "Bloom, Hill, Black & Lipsey 2008 (reading K-1 1.52, 2-3 0.60, 4-5 0.40, 7-8 0.26); grade 6 "
         "interpolated and grades 9-12 assumption")
     absence_multiplier: float = param(
-        2.0, "times the share of a month's growth lost per share of days missed",
-        "assumption: García & Weiss 2018 find losses steeper than proportional", ge=0, le=10)
+        0.5, "times the share of a month's growth lost per share of days missed",
+        "assumption: García & Weiss 2018 report steep cross-sectional losses, much of it confounded; "
+        "set so that school-year gap growth stays small (von Hippel & Hamrock 2019)", ge=0, le=10)
     school_quality_sd: float = param(0.05, "SD per school year", "assumption: spread of school value added",
                                      ge=0, le=0.5)
     persistent_share: float = param(0.5, "share of a programme boost", "assumption: about half of end-of-"

@@ -9,6 +9,7 @@ Mesa agents (``institutions.py``). Every draw comes from a named stream seeded f
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import mesa
@@ -94,12 +95,13 @@ class CityModel(mesa.Model):
         self.month += 1
 
     def run(self, progress: bool = False) -> CityModel:
-        """Run every month of every year; ``progress`` prints a bar on stderr."""
+        """Run every month of every year; ``progress`` draws a yearly bar on a terminal's stderr."""
         total = self.years * 12
+        show = progress and sys.stderr.isatty()
         for _ in range(total - self.month):
             self.step()
-            if progress:
-                _progress(self.month, total)
+            if show and self.month % 12 == 0:
+                _progress(self.school_year, self.years)
         return self
 
     def init_new_children(self, new: np.ndarray) -> None:
@@ -111,11 +113,9 @@ class CityModel(mesa.Model):
 
 
 def _progress(done: int, total: int) -> None:
-    import sys
-
     width = 30
     filled = width * done // total
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} months")
+    sys.stderr.write(f"\r  simulating [{'#' * filled}{'.' * (width - filled)}] {done}/{total} years")
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()

@@ -32,22 +32,22 @@ class NeedSpec(Params):
 NEED_DEFAULTS: dict[str, NeedSpec] = {
     "vision": NeedSpec(
         level="child", prevalence_disadvantaged=0.18, prevalence_other=0.08, duration_months=120,
-        attendance_penalty=0.005, learning_penalty=0.10,
+        attendance_penalty=0.005, learning_penalty=0.02,
         source="prevalence: Kress Vision Program NYC, APHA 2014 (18% of low-income urban pupils); other "
                "figures assumption"),
     "behavioral_health": NeedSpec(
         level="child", prevalence_disadvantaged=0.21, prevalence_other=0.12, duration_months=12,
-        attendance_penalty=0.02, learning_penalty=0.05,
+        attendance_penalty=0.02, learning_penalty=0.02,
         source="prevalence: National Center for Children in Poverty (about 21% of low-income 6-17); "
                "other figures assumption"),
     "chronic_health": NeedSpec(
         level="child", prevalence_disadvantaged=0.12, prevalence_other=0.08, duration_months=24,
-        attendance_penalty=0.03, learning_penalty=0.03,
+        attendance_penalty=0.03, learning_penalty=0.01,
         source="attendance penalty: Komisarow & Hemelt 2024 (school health cuts chronic absence 29%); "
                "prevalence and learning penalty assumption"),
     "food_insecurity": NeedSpec(
         level="family", prevalence_disadvantaged=0.35, prevalence_other=0.06, duration_months=4,
-        attendance_penalty=0.01, learning_penalty=0.01,
+        attendance_penalty=0.01, learning_penalty=0.005,
         source="Ryu & Bartfeld 2012, AJPH (20.2% of households with children, mostly transient, little "
                "link to scores); split by disadvantage assumption"),
     "housing_instability": NeedSpec(

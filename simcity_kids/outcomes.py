@@ -185,7 +185,8 @@ class Outcomes:
     # --- tables ---------------------------------------------------------------------------------------------
     def table(self) -> pd.DataFrame:
         frame = pd.DataFrame(self._columns)
-        for column in ("grade", "group_kind", "group", "metric"):
+        frame["grade"] = pd.Categorical(frame["grade"], categories=[*GRADES, GRADE_ALL], ordered=True)
+        for column in ("group_kind", "group", "metric"):
             frame[column] = frame[column].astype("category")
         return frame
 

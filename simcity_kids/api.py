@@ -1,0 +1,107 @@
+"""The public API: run a scenario on a city, read its gaps, compare it with another run, save it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .city import CityProfile, load_city
+from .errors import ConfigError
+from .model import MAX_YEARS, CityModel
+from .outcomes import GAPS, GRADE_ALL
+from .scenario import ScenarioConfig, load_scenario
+
+GAP_LABELS = {"Q5-Q1": "income Q5-Q1", "not_disadvantaged-disadvantaged": "disadvantaged",
+              "white-black": "white-Black", "white-latino": "white-Latino",
+              "not_english_learner-english_learner": "English learner"}
+SUMMARY_RATES = ("kindergarten_readiness_rate", "grade3_reading_proficiency", "chronic_absence_rate",
+                 "graduation_rate", "college_enrolment_rate")
+
+
+@dataclass
+class RunResult:
+    """One run's outcomes (tidy table), monthly gap trace and provenance."""
+
+    scenario: ScenarioConfig
+    scenario_source: str
+    city: CityProfile
+    seed: int
+    years: int
+    outcomes: pd.DataFrame
+    trace: pd.DataFrame
+
+    def gaps(self, grade: str = GRADE_ALL) -> pd.DataFrame:
+        """Main achievement gaps (SD) by year: one column per subject and gap, pupils of ``grade``."""
+        rows = self.outcomes[(self.outcomes.grade == grade)
+                             & self.outcomes.metric.isin(["reading_mean_gap", "math_mean_gap"])]
+        table = rows.assign(
+            column=rows.metric.astype(str).str.removesuffix("_mean_gap") + ": "
+            + rows.group.astype(str).map(GAP_LABELS)).pivot_table(index="year", columns="column", values="value",
+                                                                   observed=True)
+        order = [f"{s}: {GAP_LABELS[f'{h}-{lo}']}" for s in ("reading", "math") for _, h, lo in GAPS]
+        return table[[c for c in order if c in table.columns]]
+
+    def summary(self) -> pd.DataFrame:
+        """A compact yearly summary: income gaps, citywide rates and total cost."""
+        frame = self.outcomes
+        every = frame[(frame.group_kind == "all") & (frame.grade == GRADE_ALL)]
+        rates = every[every.metric.isin(SUMMARY_RATES)].pivot_table(index="year", columns="metric", values="value",
+                                                                     observed=True)
+        gaps = self.gaps()[["reading: income Q5-Q1", "math: income Q5-Q1"]]
+        cost = frame[(frame.metric == "cost_usd") & (frame.group == "total")].set_index("year")["value"]
+        summary = gaps.join(rates[[c for c in SUMMARY_RATES if c in rates.columns]]).join(cost.rename("cost_usd"))
+        return summary
+
+    def manifest(self) -> dict:
+        from . import __version__
+
+        return {"scenario": self.scenario.name, "scenario_source": self.scenario_source,
+                "city": self.city.name, "seed": self.seed, "years": self.years,
+                "package_version": __version__, "config_hash": self.scenario.config_hash(),
+                "city_hash": _hash_model(self.city),
+                "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+    def save(self, folder: str | Path) -> Path:
+        """Write outcomes.parquet, outcomes.csv, trace.csv and manifest.json into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.outcomes.to_parquet(folder / "outcomes.parquet", index=False)
+        self.outcomes.to_csv(folder / "outcomes.csv", index=False)
+        self.trace.to_csv(folder / "trace.csv", index=False)
+        (folder / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")
+        return folder
+
+
+def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile | str | Path = "salem",
+        years: int = 10, seed: int = 0, progress: bool = False) -> RunResult:
+    """Run ``scenario`` (a config, a TOML path, a name in scenarios/, or None for the baseline) on ``city``."""
+    if not 1 <= years <= MAX_YEARS:
+        raise ConfigError("--years", "", f"must be between 1 and {MAX_YEARS} (got {years})")
+    if seed < 0:
+        raise ConfigError("--seed", "", f"must be a whole number >= 0 (got {seed})")
+    config, source = load_scenario(scenario)
+    profile = load_city(city)
+    model = CityModel(config, profile, seed=seed, years=years).run(progress=progress)
+    return RunResult(config, source, profile, seed, years, model.outcomes.table(), model.outcomes.trace())
+
+
+def compare(baseline: RunResult, scenario: RunResult) -> pd.DataFrame:
+    """Scenario minus baseline, by year: each main gap's change (negative = narrower), extra cost, and
+    the income gap closed per million dollars of extra spending."""
+    change = scenario.gaps() - baseline.gaps()
+    cost = scenario.summary()["cost_usd"] - baseline.summary()["cost_usd"]
+    table = change.add_suffix(" change")
+    table["extra_cost_usd"] = cost
+    closed = -change["reading: income Q5-Q1"]
+    table["reading Q5-Q1 gap closed per $1M"] = (closed / (cost / 1e6)).where(cost > 0)
+    return table
+
+
+def _hash_model(model: CityProfile) -> str:
+    import hashlib
+
+    return hashlib.sha256(model.model_dump_json().encode()).hexdigest()
