@@ -49,7 +49,7 @@ class Awareness:
             aware = getattr(model.families, f"aware_{programme.name}")
             aware_ties = np.bincount(target, weights=aware[source], minlength=aware.size)
             chance = 1.0 - (1.0 - self.params.spread_per_tie) ** aware_ties
-            draw = model.streams(f"awareness.{programme.name}", model.month).random(aware.size)
+            draw = model.streams(f"awareness.{programme.name}", model.month).random(aware.size, dtype=np.float32)
             aware |= draw < chance
 
     def takeup_probability(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .city import CityProfile, load_city
+from .city import CityProfile
 from .errors import ConfigError
 from .model import MAX_YEARS, CityModel
 from .outcomes import GAPS, GRADE_ALL
-from .scenario import ScenarioConfig, load_scenario
+from .scenario import ScenarioConfig
 
 GAP_LABELS = {"Q5-Q1": "income Q5-Q1", "not_disadvantaged-disadvantaged": "disadvantaged",
               "white-black": "white-Black", "white-latino": "white-Latino",
@@ -83,10 +83,9 @@ def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile |
         raise ConfigError("--years", "", f"must be between 1 and {MAX_YEARS} (got {years})")
     if seed < 0:
         raise ConfigError("--seed", "", f"must be a whole number >= 0 (got {seed})")
-    config, source = load_scenario(scenario)
-    profile = load_city(city)
-    model = CityModel(config, profile, seed=seed, years=years).run(progress=progress)
-    return RunResult(config, source, profile, seed, years, model.outcomes.table(), model.outcomes.trace())
+    model = CityModel(scenario, city, seed=seed, years=years).run(progress=progress)
+    return RunResult(model.config, model.config_source, model.city, seed, years, model.outcomes.table(),
+                     model.outcomes.trace())
 
 
 def compare(baseline: RunResult, scenario: RunResult) -> pd.DataFrame:

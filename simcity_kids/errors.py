@@ -44,6 +44,8 @@ def _allowed(error: dict[str, Any]) -> str:
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         return f"must be {op} {next(iter(ctx.values()))} (got {error.get('input')!r})"
+    if kind == "value_error":
+        return error["msg"].removeprefix("Value error, ")
     if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected')} (got {error.get('input')!r})"
     return f"{error['msg'].lower()} (got {error.get('input')!r})"

@@ -13,7 +13,6 @@ import numpy as np
 
 from .city import ProviderSpec, SchoolSpec
 from .params import ASSUMPTION, Params, param
-from .state import StateArrays
 
 if TYPE_CHECKING:
     from .model import CityModel
@@ -31,10 +30,9 @@ class School(mesa.Agent):
         self.pupils = 0
         self.share_disadvantaged = 0.0
 
-    def update_composition(self, children: StateArrays, families: StateArrays, school_id: int) -> None:
-        mine = children.school == school_id
-        self.pupils = int(mine.sum())
-        self.share_disadvantaged = float(families.disadvantaged[children.family[mine]].mean()) if self.pupils else 0.0
+    def update_composition(self, pupils: int, disadvantaged: int) -> None:
+        self.pupils = pupils
+        self.share_disadvantaged = disadvantaged / pupils if pupils else 0.0
 
 
 class Provider(mesa.Agent):

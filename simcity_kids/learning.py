@@ -98,7 +98,7 @@ class Learning:
         if model.is_school_month:
             delta, sd = self.school_month(model), self.params.school_month_noise_sd
         else:
-            delta = self.summer_drift / len(SUMMER_MONTHS) * model.families.income_z[children.family]
+            delta = self.summer_drift / len(SUMMER_MONTHS) * children.income_z
             sd = self.params.summer_noise_sd / np.sqrt(len(SUMMER_MONTHS))
         children.reading += pupils * (delta + sd * noise[0])
         children.math += pupils * (delta + sd * noise[1])

@@ -98,11 +98,11 @@ class Needs:
         children.define("attendance_days", np.float32)
         children.define("school_months", np.int8)
         self.init_children(model, np.arange(len(children)))
+        self.transition = self.transition_chances(model)
 
     @staticmethod
     def _disadvantaged(model: CityModel, spec: NeedSpec) -> np.ndarray:
-        disadvantaged = model.families.disadvantaged
-        return disadvantaged if spec.level == "family" else disadvantaged[model.children.family]
+        return model.families.disadvantaged if spec.level == "family" else model.children.disadvantaged
 
     def init_children(self, model: CityModel, new: np.ndarray) -> None:
         rng = model.streams("needs.attendance_trait", model.month)
@@ -131,15 +131,26 @@ class Needs:
             total += getattr(self.params.spec(need), field) * self.unmet(model, need)
         return total
 
+    def transition_chances(self, model: CityModel) -> dict[str, tuple[float, np.ndarray]]:
+        """Per need: the monthly chance to resolve, and each person's monthly chance of onset, chosen so
+        that prevalence stays at its sourced level."""
+        chances = {}
+        for need in NEEDS:
+            spec = self.params.spec(need)
+            resolve = 1.0 / spec.duration_months
+            prevalence = np.where(self._disadvantaged(model, spec), np.float32(spec.prevalence_disadvantaged),
+                                  np.float32(spec.prevalence_other))
+            chances[need] = (resolve, (resolve * prevalence / (1 - prevalence)).astype(np.float32))
+        return chances
+
     def step(self, model: CityModel) -> None:
+        if model.calendar_month == 9:  # the population changed: births and leavers
+            self.transition = self.transition_chances(model)
         for need in NEEDS:
             spec = self.params.spec(need)
             flags = getattr(model.children if spec.level == "child" else model.families, f"need_{need}")
-            resolve = 1.0 / spec.duration_months
-            prevalence = np.where(self._disadvantaged(model, spec), spec.prevalence_disadvantaged,
-                                  spec.prevalence_other)
-            onset = resolve * prevalence / (1 - prevalence)
-            draw = model.streams(f"needs.{need}", model.month).random(flags.size)
+            resolve, onset = self.transition[need]
+            draw = model.streams(f"needs.{need}", model.month).random(flags.size, dtype=np.float32)
             flags[:] = np.where(flags, draw >= resolve, draw < onset)
         if model.is_school_month:
             self.update_attendance(model)
@@ -150,7 +161,7 @@ class Needs:
             children.attendance_days = 0.0
             children.school_months = 0
         noise = model.streams("needs.attendance", model.month).standard_normal(len(children), dtype=np.float32)
-        disadvantaged = model.families.disadvantaged[children.family]
+        disadvantaged = children.disadvantaged
         rate = (p.normal_attendance + children.attendance_trait + p.attendance_disadvantaged_shift * disadvantaged
                 - self.penalty(model, "attendance_penalty") + p.attendance_month_sd * noise)
         children.attendance = np.clip(rate, 0.0, 1.0)

@@ -58,17 +58,16 @@ class Outcomes:
     def groups(self, model: CityModel) -> list[tuple[str, np.ndarray, list[str]]]:
         """(kind, code of each child, labels) for every breakdown, computed once a month."""
         if self._groups_month != model.month:
-            children, families = model.children, model.families
-            family = children.family
+            children = model.children
             self._groups = [
                 ("all", np.zeros(len(children), dtype=np.int64), ["all"]),
                 ("income_quintile", children.income_quintile.astype(np.int64), ["Q1", "Q2", "Q3", "Q4", "Q5"]),
-                ("disadvantaged", families.disadvantaged[family].astype(np.int64),
+                ("disadvantaged", children.disadvantaged.astype(np.int64),
                  ["not_disadvantaged", "disadvantaged"]),
-                ("race", families.race[family].astype(np.int64), list(RACES)),
+                ("race", children.race.astype(np.int64), list(RACES)),
                 ("english_learner", children.english_learner.astype(np.int64),
                  ["not_english_learner", "english_learner"]),
-                ("neighborhood", families.neighborhood[family].astype(np.int64),
+                ("neighborhood", children.neighborhood.astype(np.int64),
                  [n.name for n in model.city.neighborhoods]),
             ]
             self._groups_month = model.month
@@ -160,16 +159,18 @@ class Outcomes:
 
     def trace_gaps(self, model: CityModel, reading: np.ndarray, math: np.ndarray, pupils: np.ndarray) -> None:
         """Monthly income-quintile and disadvantage gaps among pupils, for the summer and the dashboard."""
-        children, families = model.children, model.families
-        top, bottom = pupils & (children.income_quintile == 4), pupils & (children.income_quintile == 0)
-        disadvantaged = families.disadvantaged[children.family]
-        for subject, score in (("reading", reading), ("math", math)):
-            for label, high, low in (("Q5-Q1", top, bottom),
-                                     ("not_disadvantaged-disadvantaged", pupils & ~disadvantaged,
-                                      pupils & disadvantaged)):
-                if high.any() and low.any():
-                    gap = float(score[high].mean() - score[low].mean())
-                    self._trace.append((model.school_year, model.calendar_month, f"{subject}_gap_{label}", gap))
+        children = model.children
+        # Codes outside the groups (5, 2) collect the children who are not pupils: one bincount, no masks.
+        breakdowns = (("Q5-Q1", np.where(pupils, children.income_quintile, 5), 4, 0, 6),
+                      ("not_disadvantaged-disadvantaged", np.where(pupils, children.disadvantaged, 2), 0, 1, 3))
+        for label, codes, high, low, size in breakdowns:
+            counts = np.bincount(codes, minlength=size)
+            if not (counts[high] and counts[low]):
+                continue
+            for subject, score in (("reading", reading), ("math", math)):
+                means = np.bincount(codes, weights=score, minlength=size) / np.maximum(counts, 1)
+                self._trace.append((model.school_year, model.calendar_month, f"{subject}_gap_{label}",
+                                    float(means[high] - means[low])))
 
     def record_costs(self, model: CityModel) -> None:
         total = 0.0

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 SCHOOL_AGES = (5, 17)  # kindergarten at 5, grade 12 at 17; 18-year-olds leave (MODEL_SPEC section 1)
 LEAVING_AGE = 18
+# Family attributes copied onto each child, so monthly rules read them without a gather (they never change).
+FAMILY_TRAITS = ("neighborhood", "race", "income_z", "disadvantaged")
 
 
 class PopulationParams(Params):
@@ -120,6 +122,8 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     children.define("family", np.int32, values=child_family)
     children.define("age", np.int8, values=ages)
     children.define("english_learner", bool, values=english_learner)
+    for trait in FAMILY_TRAITS:
+        children.define(trait, getattr(families, trait).dtype, values=getattr(families, trait)[child_family])
     children.define("income_quintile", np.int8, fill=2)
     children.define("school", np.int16, fill=-1)
     return families, children
@@ -150,6 +154,7 @@ class Population:
         self.params = params
         self.cohort_size = int(round(model.city.pupils / 13))
         self.families_by_income = np.argsort(model.families.income_usd, kind="stable")
+        self.catchments = {level: self._catchment_table(model, level) for level in SCHOOL_LEVELS}
         self.assign_schools(model)
         self.set_income_quintiles(model)
 
@@ -179,26 +184,38 @@ class Population:
         rng = model.streams("population.births", model.month)
         family = rng.integers(0, len(model.families), size=self.cohort_size).astype(np.int32)
         first_new = len(model.children)
-        model.children.append(self.cohort_size, family=family, age=np.zeros(self.cohort_size, np.int8))
+        traits = {t: getattr(model.families, t)[family] for t in FAMILY_TRAITS}
+        model.children.append(self.cohort_size, family=family, age=np.zeros(self.cohort_size, np.int8), **traits)
         model.init_new_children(np.arange(first_new, len(model.children)))
 
     def assign_schools(self, model: CityModel) -> None:
         """Each pupil attends the nearest school of their level (catchment), ties split by family."""
-        children, families = model.children, model.families
+        children = model.children
         grade = children.age.astype(np.int16) - SCHOOL_AGES[0]
         children.school = -1
-        hood = families.neighborhood[children.family]
         for level, (low, high) in SCHOOL_LEVELS.items():
-            ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
-            minutes = model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
-            nearest = minutes == minutes.min(axis=1, keepdims=True)
+            table, counts = self.catchments[level]
             pupils = np.flatnonzero((grade >= low) & (grade <= high))
-            options = nearest[hood[pupils]]
-            pick = children.family[pupils] % options.sum(axis=1)
-            column = np.argmax(np.cumsum(options, axis=1) > pick[:, None], axis=1)
-            children.school[pupils] = ids[column]
-        for school_id, school in enumerate(model.schools):
-            school.update_composition(children, families, school_id)
+            hood = children.neighborhood[pupils]
+            children.school[pupils] = table[hood, children.family[pupils] % counts[hood]]
+        enrolled = children.school >= 0
+        pupils = np.bincount(children.school[enrolled], minlength=len(model.schools))
+        disadvantaged = np.bincount(children.school[enrolled], weights=children.disadvantaged[enrolled],
+                                    minlength=len(model.schools))
+        for school, count, poor in zip(model.schools, pupils, disadvantaged):
+            school.update_composition(int(count), int(poor))
+
+    @staticmethod
+    def _catchment_table(model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """For each neighborhood, the nearest schools of ``level`` (padded table) and how many there are."""
+        ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
+        minutes = model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
+        nearest = minutes == minutes.min(axis=1, keepdims=True)
+        counts = nearest.sum(axis=1)
+        table = np.zeros((nearest.shape[0], counts.max()), dtype=np.int16)
+        for hood, row in enumerate(nearest):
+            table[hood, : counts[hood]] = ids[row]
+        return table, counts
 
     def set_income_quintiles(self, model: CityModel) -> None:
         """Citywide family-income quintile of each child (0 = poorest fifth), by counting, not sorting."""

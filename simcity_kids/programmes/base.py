@@ -80,13 +80,13 @@ class Programme:
         children, families, c = model.children, model.families, self.config
         mask = (children.age >= c.min_age) & (children.age <= c.max_age)
         if c.targeting == "income":
-            mask &= families.disadvantaged[children.family]
+            mask &= children.disadvantaged
         elif c.targeting == "need":
             mask &= (model.needs.unmet_count(model) > 0) | (
                 np.minimum(children.reading, children.math) < self.below_grade_level)
         elif c.targeting == "neighborhoods":
             wanted = [model.city.neighborhood_index(n) for n in c.neighborhoods]
-            mask &= np.isin(families.neighborhood[children.family], wanted)
+            mask &= np.isin(children.neighborhood, wanted)
         return mask
 
     def phase(self, year: int) -> float:
@@ -116,7 +116,7 @@ class Programme:
         self.fund(model, int(eligible.sum()))
         if not self.providers:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        hood = families.neighborhood[children.family]
+        hood = children.neighborhood
         aware = getattr(families, f"aware_{self.name}")[children.family]
         draw = model.streams(f"{self.name}.takeup", model.month).random(len(children))
         applies = eligible & aware & (draw < model.awareness.takeup_probability(model, self.nearest_minutes[hood]))
@@ -140,12 +140,16 @@ class Programme:
         quality = np.array([p.quality for p in self.providers])
         return enrolled, quality[placed[placed >= 0]]
 
+    def end_season(self) -> None:
+        for provider in self.providers:
+            provider.enrolled = 0
+
     def priority(self, model: CityModel, applicants: np.ndarray) -> np.ndarray:
         """Waitlist key (lower first): a lottery, lowest income first, or most needs first."""
         tie_break = model.streams(f"{self.name}.lottery", model.month).random(len(model.children))[applicants]
         order = self.config.waitlist_order
         if order == "lowest_income":
-            return model.families.income_z[model.children.family[applicants]] + 1e-3 * tie_break
+            return model.children.income_z[applicants] + 1e-3 * tie_break
         if order == "highest_need":
             children = model.children
             below = np.minimum(children.reading, children.math)[applicants] < self.below_grade_level

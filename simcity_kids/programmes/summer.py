@@ -61,6 +61,7 @@ class SummerProgramme(Programme):
             month_effect = children.summer_effect[enrolled] / len(SUMMER_MONTHS)
             model.learning.add_boost(model, enrolled, month_effect, month_effect)
         elif model.calendar_month == 9:
+            self.end_season()
             getattr(children, self.enrolled)[:] = False
             children.summer_days = 0
             children.summer_effect = 0.0

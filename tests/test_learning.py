@@ -1,0 +1,44 @@
+"""The summer-loss setting changes how gaps move over July and August, and only then."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import simcity_kids as sk
+from simcity_kids.scenario import ScenarioConfig
+
+
+def _gap_change(trace: pd.DataFrame, months: tuple[int, int]) -> float:
+    """Mean change of the reading Q5-Q1 gap from the end of month[0] to the end of month[1], per year."""
+    gap = trace[trace.metric == "reading_gap_Q5-Q1"].pivot_table(index="year", columns="month", values="value")
+    return float((gap[months[1]] - gap[months[0]]).mean())
+
+
+def test_summer_setting_changes_gap_movement_over_july_and_august(large_salem):
+    weak = sk.run(ScenarioConfig().with_overrides({"learning.summer_loss": "weak"}), city=large_salem,
+                  years=3, seed=2)
+    strong = sk.run("strong_summer_loss", city=large_salem, years=3, seed=2)
+    summer_weak, summer_strong = _gap_change(weak.trace, (6, 8)), _gap_change(strong.trace, (6, 8))
+    # Faucet: about 0.04 SD per SD of log income per summer, about 0.1 SD on the Q5-Q1 gap.
+    assert summer_strong > summer_weak + 0.05
+    assert abs(summer_weak) < 0.03
+    # School months are governed by the same rules in both settings.
+    school_weak, school_strong = _gap_change(weak.trace, (9, 6)), _gap_change(strong.trace, (9, 6))
+    assert abs(school_strong - school_weak) < 0.02
+
+
+def test_boosts_fade_unless_sustained():
+    model = sk.CityModel(seed=1, years=1)
+    children = model.children
+    idx = np.arange(10)
+    before = children.reading[idx].copy()
+    model.learning.add_boost(model, idx, 0.2, 0.2)
+    share = model.learning.params.persistent_share
+    np.testing.assert_allclose(children.reading[idx] - before, share * 0.2, rtol=1e-5)
+    np.testing.assert_allclose(children.boost_reading[idx], (1 - share) * 0.2, rtol=1e-5)
+    model.step()  # sustained this month: no decay
+    np.testing.assert_allclose(children.boost_reading[idx], (1 - share) * 0.2, rtol=1e-5)
+    model.step()  # not sustained: decays by the fade rate
+    expected = (1 - share) * 0.2 * (1 - model.learning.params.fade_rate)
+    np.testing.assert_allclose(children.boost_reading[idx], expected, rtol=1e-5)
