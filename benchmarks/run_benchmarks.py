@@ -35,11 +35,12 @@ def time_run(scenario: str, city: sk.CityProfile | str, years: int, seed: int = 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000],
-                        help="pupils of the synthetic cities to time (13 years each)")
+    parser.add_argument("--children", type=int, nargs="*", default=[100_000],
+                        help="children aged 0-17 in the synthetic cities to time (13 years each)")
     args = parser.parse_args()
     rows = [time_run("universal_summer", "salem", 10)]
-    rows += [time_run("universal_summer", sk.synthetic_city(pupils), 13) for pupils in args.sizes]
+    rows += [time_run("universal_summer", sk.synthetic_city(round(children * 13 / 18)), 13)
+             for children in args.children]
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     machine = f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}".strip()
     print(f"{'case':48} {'children':>10} {'build s':>8} {'run s':>8} {'child-steps/s':>14}")
