@@ -34,7 +34,15 @@ class Awareness:
     name = "awareness"
 
     def __init__(self, model: CityModel, params: AccessParams):
+        from scipy.sparse import csr_matrix
+
         self.params = params
+        source, target = model.ties
+        n = len(model.families)
+        # ties[i, j] = 1 when family i hears from family j: a matrix-vector product counts aware ties
+        self.ties = csr_matrix((np.ones(source.size, dtype=np.float32), (target, source)), shape=(n, n))
+        most_ties = int(np.diff(self.ties.indptr).max(initial=0))
+        self._chance_by_ties = 1.0 - (1.0 - params.spread_per_tie) ** np.arange(most_ties + 1, dtype=np.float32)
 
     def initialize(self, model: CityModel, programme: str) -> None:
         """Give families their starting awareness of ``programme``."""
@@ -44,13 +52,15 @@ class Awareness:
         families.define(f"aware_{programme}", bool, values=draw < chance)
 
     def step(self, model: CityModel) -> None:
-        source, target = model.ties
         for programme in model.programmes:
             aware = getattr(model.families, f"aware_{programme.name}")
-            aware_ties = np.bincount(target, weights=aware[source], minlength=aware.size)
-            chance = 1.0 - (1.0 - self.params.spread_per_tie) ** aware_ties
             draw = model.streams(f"awareness.{programme.name}", model.month).random(aware.size, dtype=np.float32)
-            aware |= draw < chance
+            unaware = np.flatnonzero(~aware)
+            if unaware.size == 0:
+                continue
+            aware_ties = (self.ties[unaware] @ aware.astype(np.float32)).astype(np.int64)
+            hears = draw[unaware] < self._chance_by_ties[np.minimum(aware_ties, self._chance_by_ties.size - 1)]
+            aware[unaware[hears]] = True
 
     def takeup_probability(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:
         """Chance an aware family accepts a slot ``minutes`` away."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from .params import ASSUMPTION, Params, param
 from .population import SCHOOL_AGES
+from .rng import monthly_noise
 
 if TYPE_CHECKING:
     from .model import CityModel
@@ -68,6 +69,7 @@ class Learning:
         if gains.size != 13:
             raise ValueError("annual_gain_by_grade needs 13 values, grades K-12")
         self.monthly_gain = gains / SCHOOL_MONTHS_PER_YEAR
+        self._per_child_version = -1
 
     @property
     def summer_drift(self) -> float:
@@ -80,39 +82,60 @@ class Learning:
         children = model.children
         return children.reading + children.boost_reading, children.math + children.boost_math
 
-    def add_boost(self, model: CityModel, idx: np.ndarray, reading: np.ndarray | float,
-                  math: np.ndarray | float) -> None:
-        """Credit a programme's effect to children ``idx``: part persists, part fades unless sustained."""
-        children, keep = model.children, self.params.persistent_share
-        children.reading[idx] += keep * reading
-        children.math[idx] += keep * math
-        children.boost_reading[idx] += (1 - keep) * reading
-        children.boost_math[idx] += (1 - keep) * math
-        children.sustained[idx] = True
+    def add_boost(self, model: CityModel, reading: np.ndarray | float, math: np.ndarray | float,
+                  idx: np.ndarray | None = None) -> None:
+        """Credit a programme's effect: part persists, part fades unless sustained.
+
+        With ``idx``, the effects go to those children; without it, ``reading`` and ``math`` hold one value
+        per child (zero for children the programme does not reach), which is faster for large programmes.
+        """
+        children, keep = model.children, np.float32(self.params.persistent_share)
+        rows = slice(None) if idx is None else idx
+        children.reading[rows] += keep * reading
+        children.math[rows] += keep * math
+        children.boost_reading[rows] += (1 - keep) * reading
+        children.boost_math[rows] += (1 - keep) * math
+        if idx is None:
+            children.sustained |= (np.asarray(reading) != 0) | (np.asarray(math) != 0)
+        else:
+            children.sustained[idx] = True
 
     def step(self, model: CityModel) -> None:
         children = model.children
-        pupils = children.age >= SCHOOL_AGES[0]
-        rng = model.streams("learning.noise", model.month)
-        noise = rng.standard_normal((2, len(children)), dtype=np.float32)
+        self.refresh_per_child(model)
         if model.is_school_month:
             delta, sd = self.school_month(model), self.params.school_month_noise_sd
         else:
-            delta = self.summer_drift / len(SUMMER_MONTHS) * children.income_z
+            delta = np.float32(self.summer_drift / len(SUMMER_MONTHS)) * children.income_z
             sd = self.params.summer_noise_sd / np.sqrt(len(SUMMER_MONTHS))
-        children.reading += pupils * (delta + sd * noise[0])
-        children.math += pupils * (delta + sd * noise[1])
-        fade = np.where(children.sustained, 1.0, 1.0 - self.params.fade_rate).astype(np.float32)
+        noise = monthly_noise(model.streams("learning.noise", model.month), (2, len(children)), sd)
+        delta *= self._pupil
+        noise *= self._pupil
+        children.reading += noise[0]
+        children.reading += delta
+        children.math += noise[1]
+        children.math += delta
+        fade = np.float32(1.0 - self.params.fade_rate) + np.float32(self.params.fade_rate) * children.sustained
         children.boost_reading *= fade
         children.boost_math *= fade
         children.sustained = False
 
+    def refresh_per_child(self, model: CityModel) -> None:
+        """Per-child terms that change only when the population does (each September)."""
+        if self._per_child_version == model.population.version:
+            return
+        children = model.children
+        grade = np.clip(children.age.astype(np.int16) - SCHOOL_AGES[0], 0, 12)
+        quality = np.array([s.quality for s in model.schools] + [0.0], dtype=np.float32)
+        self._pupil = (children.age >= SCHOOL_AGES[0]).astype(np.float32)
+        self._school_gain = quality[children.school] / np.float32(SCHOOL_MONTHS_PER_YEAR)
+        self._absence_cost = np.float32(self.params.absence_multiplier) * self.monthly_gain[grade]
+        self._per_child_version = model.population.version
+
     def school_month(self, model: CityModel) -> np.ndarray:
         """The month's change against the national norm, before noise (SD)."""
-        children, p = model.children, self.params
-        grade = np.clip(children.age.astype(np.int16) - SCHOOL_AGES[0], 0, 12)
-        quality = np.array([s.quality for s in model.schools] + [0.0], dtype=np.float32)[children.school]
-        attendance_gap = children.attendance - model.needs.params.normal_attendance
-        return (quality / SCHOOL_MONTHS_PER_YEAR
-                + p.absence_multiplier * attendance_gap * self.monthly_gain[grade]
-                - model.needs.penalty(model, "learning_penalty") / SCHOOL_MONTHS_PER_YEAR)
+        delta = model.children.attendance - np.float32(model.needs.params.normal_attendance)
+        delta *= self._absence_cost
+        delta += self._school_gain
+        delta -= model.needs.penalty(model, "learning_penalty") / np.float32(SCHOOL_MONTHS_PER_YEAR)
+        return delta

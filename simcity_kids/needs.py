@@ -14,6 +14,7 @@ from pydantic import Field
 
 from .params import ASSUMPTION, Params, param
 from .population import SCHOOL_AGES
+from .rng import monthly_noise
 
 if TYPE_CHECKING:
     from .model import CityModel
@@ -99,6 +100,19 @@ class Needs:
         children.define("school_months", np.int8)
         self.init_children(model, np.arange(len(children)))
         self.transition = self.transition_chances(model)
+        # Unmet needs as a bit pattern per child (child needs first, then family needs), and for every
+        # pattern its count and penalties: one table look-up per child instead of a pass per need.
+        self._child_needs = [n for n in NEEDS if params.spec(n).level == "child"]
+        self._family_needs = [n for n in NEEDS if params.spec(n).level == "family"]
+        order = self._child_needs + self._family_needs
+        has = (np.arange(2 ** len(order))[:, None] >> np.arange(len(order))) & 1  # (pattern, need) 0/1
+        self._by_pattern = {
+            "count": has.sum(axis=1).astype(np.int8),
+            "attendance_penalty": (has @ [params.spec(n).attendance_penalty for n in order]).astype(np.float32),
+            "learning_penalty": (has @ [params.spec(n).learning_penalty for n in order]).astype(np.float32),
+        }
+        self._pattern: np.ndarray | None = None
+        self._summary: dict[str, np.ndarray] = {}
 
     @staticmethod
     def _disadvantaged(model: CityModel, spec: NeedSpec) -> np.ndarray:
@@ -114,8 +128,24 @@ class Needs:
                         f"need_{need}")
         return flags if self.params.spec(need).level == "child" else flags[model.children.family]
 
+    def summary(self, model: CityModel, field: str) -> np.ndarray:
+        """Per child: ``count`` of unmet needs, or the ``attendance_penalty`` or ``learning_penalty`` they cost.
+
+        Looked up once after the month's needs change, and again only if a service resolves a need."""
+        if self._pattern is None:
+            family = np.zeros(len(model.families), dtype=np.uint8)
+            for bit, need in enumerate(self._family_needs, start=len(self._child_needs)):
+                family |= getattr(model.families, f"need_{need}").view(np.uint8) << np.uint8(bit)
+            pattern = family[model.children.family]
+            for bit, need in enumerate(self._child_needs):
+                pattern |= getattr(model.children, f"need_{need}").view(np.uint8) << np.uint8(bit)
+            self._pattern, self._summary = pattern, {}
+        if field not in self._summary:
+            self._summary[field] = self._by_pattern[field][self._pattern]
+        return self._summary[field]
+
     def unmet_count(self, model: CityModel) -> np.ndarray:
-        return sum(self.unmet(model, need).astype(np.int8) for need in NEEDS)
+        return self.summary(model, "count")
 
     def resolve(self, model: CityModel, need: str, children_idx: np.ndarray) -> None:
         """A service meets the need of these children (or of their families)."""
@@ -123,24 +153,23 @@ class Needs:
             getattr(model.children, f"need_{need}")[children_idx] = False
         else:
             getattr(model.families, f"need_{need}")[model.children.family[children_idx]] = False
+        self._pattern = None
 
     def penalty(self, model: CityModel, field: str) -> np.ndarray:
         """Sum over unmet needs of a per-need penalty (``attendance_penalty`` or ``learning_penalty``)."""
-        total = np.zeros(len(model.children), dtype=np.float32)
-        for need in NEEDS:
-            total += getattr(self.params.spec(need), field) * self.unmet(model, need)
-        return total
+        return self.summary(model, field)
 
-    def transition_chances(self, model: CityModel) -> dict[str, tuple[float, np.ndarray]]:
-        """Per need: the monthly chance to resolve, and each person's monthly chance of onset, chosen so
-        that prevalence stays at its sourced level."""
+    def transition_chances(self, model: CityModel) -> dict[str, tuple[np.float32, np.ndarray]]:
+        """Per need: the monthly chance that an unmet need persists, and each person's monthly chance of
+        onset, chosen so that prevalence stays at its sourced level."""
         chances = {}
         for need in NEEDS:
             spec = self.params.spec(need)
             resolve = 1.0 / spec.duration_months
             prevalence = np.where(self._disadvantaged(model, spec), np.float32(spec.prevalence_disadvantaged),
                                   np.float32(spec.prevalence_other))
-            chances[need] = (resolve, (resolve * prevalence / (1 - prevalence)).astype(np.float32))
+            onset = (resolve * prevalence / (1 - prevalence)).astype(np.float32)
+            chances[need] = (np.float32(1.0 - resolve), onset)
         return chances
 
     def step(self, model: CityModel) -> None:
@@ -149,9 +178,10 @@ class Needs:
         for need in NEEDS:
             spec = self.params.spec(need)
             flags = getattr(model.children if spec.level == "child" else model.families, f"need_{need}")
-            resolve, onset = self.transition[need]
+            persist, onset = self.transition[need]
             draw = model.streams(f"needs.{need}", model.month).random(flags.size, dtype=np.float32)
-            flags[:] = np.where(flags, draw >= resolve, draw < onset)
+            np.less(draw, np.where(flags, persist, onset), out=flags)
+        self._pattern = None
         if model.is_school_month:
             self.update_attendance(model)
 
@@ -160,11 +190,11 @@ class Needs:
         if model.calendar_month == 9:
             children.attendance_days = 0.0
             children.school_months = 0
-        noise = model.streams("needs.attendance", model.month).standard_normal(len(children), dtype=np.float32)
-        disadvantaged = children.disadvantaged
-        rate = (p.normal_attendance + children.attendance_trait + p.attendance_disadvantaged_shift * disadvantaged
-                - self.penalty(model, "attendance_penalty") + p.attendance_month_sd * noise)
-        children.attendance = np.clip(rate, 0.0, 1.0)
+        rate = monthly_noise(model.streams("needs.attendance", model.month), len(children), p.attendance_month_sd)
+        rate += children.attendance_trait
+        rate += np.float32(p.normal_attendance) + np.float32(p.attendance_disadvantaged_shift) * children.disadvantaged
+        rate -= self.penalty(model, "attendance_penalty")
+        np.clip(rate, 0.0, 1.0, out=children.attendance)
         pupils = children.age >= SCHOOL_AGES[0]
         children.attendance_days += children.attendance * pupils
         children.school_months += pupils

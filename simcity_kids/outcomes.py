@@ -50,45 +50,53 @@ class Outcomes:
         self._columns: dict[str, list] = {c: [] for c in COLUMNS}
         self._trace: list[tuple[int, int, str, float]] = []
         self._groups_month = -1
-        self._groups: list[tuple[str, np.ndarray, list[str]]] = []
+        self._contrast_version = -1
+        self._contrasts: np.ndarray | None = None
         model.children.define("june_reading", np.float32)
         model.children.define("june_math", np.float32)
 
     # --- the one group-by -------------------------------------------------------------------------------
-    def groups(self, model: CityModel) -> list[tuple[str, np.ndarray, list[str]]]:
-        """(kind, code of each child, labels) for every breakdown, computed once a month."""
+    def groups(self, model: CityModel) -> tuple[np.ndarray, list[tuple[str, list[str]]]]:
+        """Each child's cell in the table grade x quintile x disadvantage x race x language x neighborhood,
+        and the breakdowns (kind, labels) in the order of that table's axes after grade. Once a month."""
         if self._groups_month != model.month:
             children = model.children
-            self._groups = [
-                ("all", np.zeros(len(children), dtype=np.int64), ["all"]),
-                ("income_quintile", children.income_quintile.astype(np.int64), ["Q1", "Q2", "Q3", "Q4", "Q5"]),
-                ("disadvantaged", children.disadvantaged.astype(np.int64),
-                 ["not_disadvantaged", "disadvantaged"]),
-                ("race", children.race.astype(np.int64), list(RACES)),
-                ("english_learner", children.english_learner.astype(np.int64),
-                 ["not_english_learner", "english_learner"]),
-                ("neighborhood", children.neighborhood.astype(np.int64),
-                 [n.name for n in model.city.neighborhoods]),
+            self._kinds = [
+                ("income_quintile", ["Q1", "Q2", "Q3", "Q4", "Q5"], children.income_quintile),
+                ("disadvantaged", ["not_disadvantaged", "disadvantaged"], children.disadvantaged),
+                ("race", list(RACES), children.race),
+                ("english_learner", ["not_english_learner", "english_learner"], children.english_learner),
+                ("neighborhood", [n.name for n in model.city.neighborhoods], children.neighborhood),
             ]
+            cell = np.clip(children.age.astype(np.int64) - SCHOOL_AGES[0], 0, 12)
+            for _, labels, codes in self._kinds:
+                cell *= len(labels)
+                cell += codes
+            self._cell = cell
+            self._shape = (13, *(len(labels) for _, labels, _ in self._kinds))
             self._groups_month = model.month
-        return self._groups
+        return self._cell, [(kind, labels) for kind, labels, _ in self._kinds]
 
-    def _grouped(self, model: CityModel, values: np.ndarray, among: np.ndarray, by_grade: bool):
-        """Yield (grade, kind, labels, sums, counts) with one bincount per kind."""
-        grade = np.clip(model.children.age.astype(np.int64) - SCHOOL_AGES[0], 0, 12)[among] if by_grade else None
-        vals = values[among].astype(np.float64)
-        for kind, codes, labels in self.groups(model):
-            size = len(labels)
-            code = codes[among]
-            sums = np.bincount(code, weights=vals, minlength=size)
-            counts = np.bincount(code, minlength=size)
-            yield GRADE_ALL, kind, labels, sums, counts
+    def _grouped(self, model: CityModel, values: dict[str, np.ndarray], among: np.ndarray, by_grade: bool):
+        """Yield (grade, kind, labels, sums by metric, counts): one weighted bincount per metric over the
+        cross-classified table, then its margins (tiny arrays) for every breakdown."""
+        cell, kinds = self.groups(model)
+        size = int(np.prod(self._shape))
+        idx = np.flatnonzero(among)
+        cell = cell[idx]
+        tables = {"": np.bincount(cell, minlength=size).reshape(self._shape)}
+        for metric, array in values.items():
+            tables[metric] = np.bincount(cell, weights=array[idx], minlength=size).reshape(self._shape)
+        axes = range(1, len(self._shape))
+        breakdowns = [("all", ["all"], tuple(axes))] + [
+            (kind, labels, tuple(a for a in axes if a != axis)) for axis, (kind, labels) in zip(axes, kinds)]
+        for kind, labels, other in breakdowns:
+            margins = {m: t.sum(axis=other).reshape(13, len(labels)) for m, t in tables.items()}
+            counts = margins.pop("")
+            yield GRADE_ALL, kind, labels, {m: v.sum(axis=0) for m, v in margins.items()}, counts.sum(axis=0)
             if by_grade:
-                cell = grade * size + code
-                grade_sums = np.bincount(cell, weights=vals, minlength=13 * size).reshape(13, size)
-                grade_counts = np.bincount(cell, minlength=13 * size).reshape(13, size)
-                for g in np.flatnonzero(grade_counts.sum(axis=1)):
-                    yield GRADES[g], kind, labels, grade_sums[g], grade_counts[g]
+                for g in np.flatnonzero(counts.sum(axis=1)):
+                    yield GRADES[g], kind, labels, {m: v[g] for m, v in margins.items()}, counts[g]
 
     def _add(self, year: int, grade: str, kind: str, labels: list[str], metric: str, values: np.ndarray,
              present: np.ndarray) -> None:
@@ -101,13 +109,15 @@ class Outcomes:
         self._columns["metric"] += [metric] * n
         self._columns["value"] += values[keep].tolist()
 
-    def mean(self, model: CityModel, metric: str, values: np.ndarray, among: np.ndarray,
+    def mean(self, model: CityModel, values: dict[str, np.ndarray], among: np.ndarray,
              by_grade: bool = True, gaps: bool = True) -> None:
-        """Group means of ``values`` among the flagged children, and their gaps (``metric + '_gap'``)."""
+        """Group means of each metric's values among the flagged children, and their gaps (``metric_gap``)."""
         for grade, kind, labels, sums, counts in self._grouped(model, values, among, by_grade):
-            means = sums / np.maximum(counts, 1)
-            self._add(model.school_year, grade, kind, labels, metric, means, counts > 0)
-            if gaps:
+            for metric, total in sums.items():
+                means = total / np.maximum(counts, 1)
+                self._add(model.school_year, grade, kind, labels, metric, means, counts > 0)
+                if not gaps:
+                    continue
                 for gap_kind, high, low in GAPS:
                     if gap_kind == kind and counts[labels.index(high)] and counts[labels.index(low)]:
                         gap = means[labels.index(high)] - means[labels.index(low)]
@@ -116,11 +126,11 @@ class Outcomes:
 
     def rate(self, model: CityModel, metric: str, flags: np.ndarray, among: np.ndarray) -> None:
         """Share of the flagged children with ``flags`` set, by group (all grades together)."""
-        self.mean(model, metric, flags, among, by_grade=False, gaps=False)
+        self.mean(model, {metric: flags}, among, by_grade=False, gaps=False)
 
     def count(self, model: CityModel, metric: str, flags: np.ndarray) -> None:
         """Number of children (scaled to the whole city) with ``flags`` set, by group."""
-        for grade, kind, labels, sums, counts in self._grouped(model, flags, flags, by_grade=False):
+        for grade, kind, labels, _, counts in self._grouped(model, {}, flags, by_grade=False):
             self._add(model.school_year, grade, kind, labels, metric, counts * model.child_weight,
                       np.ones(len(labels), dtype=bool))
 
@@ -136,41 +146,55 @@ class Outcomes:
         month = model.calendar_month
         if month == 9:
             entrants = children.age == SCHOOL_AGES[0]
-            self.mean(model, "entry_reading_mean", reading, entrants)
-            self.mean(model, "entry_math_mean", math, entrants)
+            self.mean(model, {"entry_reading_mean": reading, "entry_math_mean": math}, entrants)
             ready = np.minimum(reading, math) >= self.params.ready_threshold
             self.rate(model, "kindergarten_readiness_rate", ready, entrants)
         elif month == 6:
-            self.mean(model, "reading_mean", reading, pupils)
-            self.mean(model, "math_mean", math, pupils)
+            self.mean(model, {"reading_mean": reading, "math_mean": math}, pupils)
             absent = model.needs.yearly_attendance(model) < model.needs.params.chronic_absence_threshold
             self.rate(model, "chronic_absence_rate", absent, pupils)
             grade3 = children.age == SCHOOL_AGES[0] + 3
             self.rate(model, "grade3_reading_proficiency", reading >= self.params.proficient_cut, grade3)
-            for need in NEEDS:
-                self.rate(model, f"unmet_{need}_rate", model.needs.unmet(model, need), pupils)
+            self.mean(model, {f"unmet_{need}_rate": model.needs.unmet(model, need) for need in NEEDS}, pupils,
+                      by_grade=False, gaps=False)
             children.june_reading = reading
             children.june_math = math
         elif month == 8:
             stayed = pupils & (children.age < SCHOOL_AGES[1])
-            self.mean(model, "summer_change_reading", reading - children.june_reading, stayed, by_grade=False)
-            self.mean(model, "summer_change_math", math - children.june_math, stayed, by_grade=False)
+            self.mean(model, {"summer_change_reading": reading - children.june_reading,
+                              "summer_change_math": math - children.june_math}, stayed, by_grade=False)
             self.record_costs(model)
 
+    TRACE_GAPS = ("Q5-Q1", "not_disadvantaged-disadvantaged")
+
     def trace_gaps(self, model: CityModel, reading: np.ndarray, math: np.ndarray, pupils: np.ndarray) -> None:
-        """Monthly income-quintile and disadvantage gaps among pupils, for the summer and the dashboard."""
+        """Monthly income-quintile and disadvantage gaps among pupils, for the summer and the dashboard.
+
+        A gap is a contrast: weights +1/n on the higher group and -1/n on the lower one, fixed until the
+        population changes, so each month costs two matrix-vector products."""
+        if self._contrast_version != model.population.version:
+            self._contrasts = self._contrast_weights(model, pupils)
+            self._contrast_version = model.population.version
+        if self._contrasts is None:
+            return
+        for subject, score in (("reading", reading), ("math", math)):
+            for label, gap in zip(self.TRACE_GAPS, self._contrasts @ score):
+                self._trace.append((model.school_year, model.calendar_month, f"{subject}_gap_{label}", float(gap)))
+
+    @staticmethod
+    def _contrast_weights(model: CityModel, pupils: np.ndarray) -> np.ndarray | None:
         children = model.children
-        # Codes outside the groups (5, 2) collect the children who are not pupils: one bincount, no masks.
-        breakdowns = (("Q5-Q1", np.where(pupils, children.income_quintile, 5), 4, 0, 6),
-                      ("not_disadvantaged-disadvantaged", np.where(pupils, children.disadvantaged, 2), 0, 1, 3))
-        for label, codes, high, low, size in breakdowns:
-            counts = np.bincount(codes, minlength=size)
-            if not (counts[high] and counts[low]):
-                continue
-            for subject, score in (("reading", reading), ("math", math)):
-                means = np.bincount(codes, weights=score, minlength=size) / np.maximum(counts, 1)
-                self._trace.append((model.school_year, model.calendar_month, f"{subject}_gap_{label}",
-                                    float(means[high] - means[low])))
+        pairs = ((children.income_quintile == 4, children.income_quintile == 0),
+                 (~children.disadvantaged, children.disadvantaged))
+        weights = np.zeros((len(pairs), len(children)), dtype=np.float32)
+        for row, (high, low) in enumerate(pairs):
+            high, low = high & pupils, low & pupils
+            n_high, n_low = int(high.sum()), int(low.sum())
+            if not (n_high and n_low):
+                return None
+            weights[row, high] = 1.0 / n_high
+            weights[row, low] = -1.0 / n_low
+        return weights
 
     def record_costs(self, model: CityModel) -> None:
         total = 0.0

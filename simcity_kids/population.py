@@ -153,6 +153,7 @@ class Population:
     def __init__(self, model: CityModel, params: PopulationParams):
         self.params = params
         self.cohort_size = int(round(model.city.pupils / 13))
+        self.version = 0  # changes whenever the rows of ``model.children`` change (each September)
         self.families_by_income = np.argsort(model.families.income_usd, kind="stable")
         self.catchments = {level: self._catchment_table(model, level) for level in SCHOOL_LEVELS}
         self.assign_schools(model)
@@ -164,6 +165,7 @@ class Population:
         children = model.children
         leaving = children.age + 1 >= LEAVING_AGE
         children.keep(~leaving)
+        self.version += 1
         children.age += 1
         self.exit_english_learners(model)
         self.add_births(model)

@@ -38,9 +38,11 @@ class StateArrays:
             raise AttributeError(f"no state array '{name}'") from None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in self._arrays:
+        array = self._arrays.get(name)
+        if array is None:
             raise AttributeError(f"no state array '{name}': define it first")
-        self._arrays[name][...] = value
+        if value is not array:  # ``children.x += d`` already changed the array in place
+            array[...] = value
 
     def __len__(self) -> int:
         return self._size

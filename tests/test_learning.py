@@ -33,7 +33,7 @@ def test_boosts_fade_unless_sustained():
     children = model.children
     idx = np.arange(10)
     before = children.reading[idx].copy()
-    model.learning.add_boost(model, idx, 0.2, 0.2)
+    model.learning.add_boost(model, 0.2, 0.2, idx)
     share = model.learning.params.persistent_share
     np.testing.assert_allclose(children.reading[idx] - before, share * 0.2, rtol=1e-5)
     np.testing.assert_allclose(children.boost_reading[idx], (1 - share) * 0.2, rtol=1e-5)

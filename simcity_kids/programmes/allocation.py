@@ -23,7 +23,7 @@ def allocate(choices: np.ndarray, priority: np.ndarray, capacity: np.ndarray) ->
         waiting = by_priority[placed_at[by_priority] < 0]
         if waiting.size == 0 or free.sum() == 0:
             break
-        provider = choices[waiting, round_]
+        provider = choices[waiting, round_].astype(np.int16)  # small integers: numpy's stable sort is a radix sort
         order = np.argsort(provider, kind="stable")  # stable: keeps priority order within a provider
         sorted_provider = provider[order]
         first = np.searchsorted(sorted_provider, sorted_provider, side="left")

@@ -57,9 +57,8 @@ class SummerProgramme(Programme):
             dose = np.minimum(days[enrolled] / c.high_attender_days, 1.0)
             children.summer_effect[enrolled] = c.effect_sd * quality * dose
         elif model.calendar_month in SUMMER_MONTHS:
-            enrolled = np.flatnonzero(getattr(children, self.enrolled))
-            month_effect = children.summer_effect[enrolled] / len(SUMMER_MONTHS)
-            model.learning.add_boost(model, enrolled, month_effect, month_effect)
+            month_effect = children.summer_effect / np.float32(len(SUMMER_MONTHS))  # zero unless enrolled
+            model.learning.add_boost(model, month_effect, month_effect)
         elif model.calendar_month == 9:
             self.end_season()
             getattr(children, self.enrolled)[:] = False
