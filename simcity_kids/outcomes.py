@@ -78,8 +78,10 @@ class Outcomes:
         return self._cell, [(kind, labels) for kind, labels, _ in self._kinds]
 
     def _grouped(self, model: CityModel, values: dict[str, np.ndarray], among: np.ndarray, by_grade: bool):
-        """Yield (grade, kind, labels, sums by metric, counts): one weighted bincount per metric over the
-        cross-classified table, then its margins (tiny arrays) for every breakdown."""
+        """Yield (kind, labels, grade labels, sums by metric, counts) per breakdown, as (grades, groups) blocks.
+
+        One bincount per metric over the cross-classified table; every breakdown is a margin of it. The
+        block's rows are the grades K-12 and then "all" (only "all" when ``by_grade`` is False)."""
         cell, kinds = self.groups(model)
         size = int(np.prod(self._shape))
         idx = np.flatnonzero(among)
@@ -90,39 +92,45 @@ class Outcomes:
         axes = range(1, len(self._shape))
         breakdowns = [("all", ["all"], tuple(axes))] + [
             (kind, labels, tuple(a for a in axes if a != axis)) for axis, (kind, labels) in zip(axes, kinds)]
+        grades = [*GRADES, GRADE_ALL] if by_grade else [GRADE_ALL]
         for kind, labels, other in breakdowns:
-            margins = {m: t.sum(axis=other).reshape(13, len(labels)) for m, t in tables.items()}
-            counts = margins.pop("")
-            yield GRADE_ALL, kind, labels, {m: v.sum(axis=0) for m, v in margins.items()}, counts.sum(axis=0)
-            if by_grade:
-                for g in np.flatnonzero(counts.sum(axis=1)):
-                    yield GRADES[g], kind, labels, {m: v[g] for m, v in margins.items()}, counts[g]
+            blocks = {}
+            for metric, table in tables.items():
+                by_grade_block = table.sum(axis=other).reshape(13, len(labels))
+                total = by_grade_block.sum(axis=0, keepdims=True)
+                blocks[metric] = np.vstack([by_grade_block, total]) if by_grade else total
+            counts = blocks.pop("")
+            yield kind, labels, grades, blocks, counts
 
-    def _add(self, year: int, grade: str, kind: str, labels: list[str], metric: str, values: np.ndarray,
+    def _add(self, year: int, grades: list[str], kind: str, labels: list[str], metric: str, values: np.ndarray,
              present: np.ndarray) -> None:
-        keep = np.flatnonzero(present)
-        n = keep.size
+        """Append the present cells of a (grades, groups) block of values as rows."""
+        rows, cols = np.nonzero(present)
+        n = rows.size
         self._columns["year"] += [year] * n
-        self._columns["grade"] += [grade] * n
+        self._columns["grade"] += [grades[r] for r in rows]
         self._columns["group_kind"] += [kind] * n
-        self._columns["group"] += [labels[k] for k in keep]
+        self._columns["group"] += [labels[c] for c in cols]
         self._columns["metric"] += [metric] * n
-        self._columns["value"] += values[keep].tolist()
+        self._columns["value"] += values[rows, cols].tolist()
 
     def mean(self, model: CityModel, values: dict[str, np.ndarray], among: np.ndarray,
              by_grade: bool = True, gaps: bool = True) -> None:
         """Group means of each metric's values among the flagged children, and their gaps (``metric_gap``)."""
-        for grade, kind, labels, sums, counts in self._grouped(model, values, among, by_grade):
+        year = model.school_year
+        for kind, labels, grades, sums, counts in self._grouped(model, values, among, by_grade):
+            present = counts > 0
             for metric, total in sums.items():
                 means = total / np.maximum(counts, 1)
-                self._add(model.school_year, grade, kind, labels, metric, means, counts > 0)
+                self._add(year, grades, kind, labels, metric, means, present)
                 if not gaps:
                     continue
                 for gap_kind, high, low in GAPS:
-                    if gap_kind == kind and counts[labels.index(high)] and counts[labels.index(low)]:
-                        gap = means[labels.index(high)] - means[labels.index(low)]
-                        self._add(model.school_year, grade, kind, [f"{high}-{low}"], f"{metric}_gap",
-                                  np.array([gap]), np.array([True]))
+                    if gap_kind == kind:
+                        hi, lo = labels.index(high), labels.index(low)
+                        gap = (means[:, hi] - means[:, lo])[:, None]
+                        both = (present[:, hi] & present[:, lo])[:, None]
+                        self._add(year, grades, kind, [f"{high}-{low}"], f"{metric}_gap", gap, both)
 
     def rate(self, model: CityModel, metric: str, flags: np.ndarray, among: np.ndarray) -> None:
         """Share of the flagged children with ``flags`` set, by group (all grades together)."""
@@ -130,12 +138,13 @@ class Outcomes:
 
     def count(self, model: CityModel, metric: str, flags: np.ndarray) -> None:
         """Number of children (scaled to the whole city) with ``flags`` set, by group."""
-        for grade, kind, labels, _, counts in self._grouped(model, {}, flags, by_grade=False):
-            self._add(model.school_year, grade, kind, labels, metric, counts * model.child_weight,
-                      np.ones(len(labels), dtype=bool))
+        for kind, labels, grades, _, counts in self._grouped(model, {}, flags, by_grade=False):
+            self._add(model.school_year, grades, kind, labels, metric, counts * model.child_weight,
+                      np.ones_like(counts, dtype=bool))
 
     def add_value(self, model: CityModel, metric: str, group_kind: str, group: str, value: float) -> None:
-        self._add(model.school_year, GRADE_ALL, group_kind, [group], metric, np.array([value]), np.array([True]))
+        self._add(model.school_year, [GRADE_ALL], group_kind, [group], metric, np.array([[value]]),
+                  np.array([[True]]))
 
     # --- what is recorded when ----------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:
