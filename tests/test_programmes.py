@@ -86,3 +86,14 @@ def test_cost_follows_funded_slots_and_phase_in():
     assert baseline[(baseline.metric == "cost_usd") & (baseline.group == "total")].value.sum() == 0
     per_child = frame[(frame.metric == "cost_per_child_served_usd") & (frame.group == "summer")].value
     assert (per_child > 0).all()
+
+
+def test_summer_days_attended_follow_the_binomial_dose():
+    model = _run_months("universal_summer", JUNE_OF_YEAR_0, seed=8)
+    config = model.config.programmes.summer
+    days = model.children.summer_days[model.children.enrolled_summer].astype(float)
+    mean, var = config.days_offered * config.attendance_probability, config.days_offered * (
+        config.attendance_probability * (1 - config.attendance_probability))
+    assert abs(days.mean() - mean) < 4 * np.sqrt(var / days.size)
+    assert abs(days.var() / var - 1) < 0.15
+    assert days.min() >= 0 and days.max() <= config.days_offered

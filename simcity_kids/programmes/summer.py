@@ -7,6 +7,7 @@ replaces part of what school gave and is credited over July and August. Enrolmen
 
 from __future__ import annotations
 
+from math import comb
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -44,17 +45,22 @@ class SummerProgramme(Programme):
         super().__init__(model, config)
         model.children.define("summer_days", np.int16)
         model.children.define("summer_effect", np.float32)
+        days = np.arange(config.days_offered + 1)
+        chance = np.array([comb(config.days_offered, k) for k in days]) * (
+            config.attendance_probability ** days * (1 - config.attendance_probability) ** (config.days_offered - days))
+        self.days_cdf = np.cumsum(chance)[:-1]  # days attended ~ Binomial(days offered, attendance probability)
 
     def step(self, model: CityModel) -> None:
         children, c = model.children, self.config
         if model.calendar_month == ALLOCATION_MONTH:
             enrolled, quality = self.enrol(model)
-            days = model.streams("summer.days", model.month).binomial(c.days_offered, c.attendance_probability,
-                                                                         len(children))
+            # one uniform per child (common random numbers), turned into binomial days by the inverse CDF
+            draw = model.streams("summer.days", model.month).random(len(children), dtype=np.float32)
+            days = np.searchsorted(self.days_cdf, draw[enrolled], side="right")
             children.summer_days = 0
             children.summer_effect = 0.0
-            children.summer_days[enrolled] = days[enrolled]
-            dose = np.minimum(days[enrolled] / c.high_attender_days, 1.0)
+            children.summer_days[enrolled] = days
+            dose = np.minimum(days / c.high_attender_days, 1.0)
             children.summer_effect[enrolled] = c.effect_sd * quality * dose
         elif model.calendar_month in SUMMER_MONTHS:
             month_effect = children.summer_effect / np.float32(len(SUMMER_MONTHS))  # zero unless enrolled
