@@ -1,60 +1,192 @@
-"""Speed of the full model: child-steps per second for Salem (10 years) and a synthetic city (13 years).
+"""Benchmark suite: how fast the full model runs, and how that compares with one agent per child.
 
-Run with `make benchmark` (or `python benchmarks/run_benchmarks.py`). A benchmark, not a test: it prints
-figures and appends them to benchmarks/results.csv so versions can be compared.
+    python benchmarks/run_benchmarks.py            # everything (about two minutes on 2 cores)
+    python benchmarks/run_benchmarks.py --quick    # no 1,000,000-child city, 20 pool runs
+
+Measures, with the universal summer scenario (the programme mix implemented so far):
+Salem for 10 years; synthetic cities of 10,000, 100,000 and 1,000,000 children for 13 years (each in its
+own process, for its peak memory); the time of `import simcity_kids` and of `simcity-kids --help`; the
+agent-per-child reference (benchmarks/reference_model.py) against the fast model on the same city; and 100
+Salem runs on a local pool of 2 processes. Prints child-steps per second and appends every figure to
+benchmarks/results.csv, so versions can be compared. A benchmark, never a timed test.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import os
 import platform
+import resource
+import shutil
+import subprocess
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
-import simcity_kids as sk
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.csv"
+SCENARIO = "universal_summer"
+FIELDS = ["timestamp", "version", "commit", "machine", "case", "children", "years", "seconds",
+          "child_steps_per_s", "peak_mb", "target", "met"]
 
-RESULTS = Path(__file__).with_name("results.csv")
+
+def pupils_for(children: int) -> int:
+    """Pupils (K-12) of a synthetic city with ``children`` aged 0-17 (13 of 18 age years are pupils)."""
+    return round(children * 13 / 18)
 
 
-def time_run(scenario: str, city: sk.CityProfile | str, years: int, seed: int = 0) -> dict:
-    """Build and run one model; child-steps count every child alive in every month."""
+def timed_run(city: str, children: int, years: int) -> dict:
+    """Build and run one model in this process; child-steps count every child alive in every month."""
+    import simcity_kids as sk
+
+    profile = sk.synthetic_city(pupils_for(children)) if city == "synthetic" else city
+    sk.CityModel(SCENARIO, profile, years=1).run()  # warm-up: imports and first-call costs
     started = time.perf_counter()
-    model = sk.CityModel(scenario, city, seed=seed, years=years)
-    built = time.perf_counter()
+    model = sk.CityModel(SCENARIO, profile, seed=1, years=years)
     child_steps = 0
     for _ in range(years * 12):
         child_steps += len(model.children)
         model.step()
-    finished = time.perf_counter()
-    return {"case": f"{model.city.name}, {years} years, {scenario}", "children": len(model.children),
-            "build_s": round(built - started, 3), "run_s": round(finished - built, 3),
-            "child_steps_per_s": round(child_steps / (finished - built))}
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"children": len(model.children), "seconds": seconds, "child_steps_per_s": child_steps / seconds,
+            "peak_mb": peak_mb}
+
+
+def run_in_subprocess(city: str, children: int, years: int) -> dict:
+    """``timed_run`` in a fresh process, so its peak memory is its own."""
+    done = subprocess.run([sys.executable, __file__, "--one", json.dumps([city, children, years])],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def wall_time(command: list[str], repeats: int = 3) -> float:
+    """Best wall time of a command over a few repeats (seconds)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def reference_speed(children: int, months: int = 12) -> tuple[dict, dict]:
+    """Child-steps per second of the agent-per-child reference and of the fast model, same city and months."""
+    sys.path.insert(0, str(HERE))
+    import simcity_kids as sk
+    from reference_model import ReferenceModel
+
+    profile = sk.synthetic_city(pupils_for(children))
+    results = []
+    for build in (lambda m: ReferenceModel(m, seed=1), lambda m: m):
+        fast = sk.CityModel("baseline", profile, seed=1, years=2)
+        model = build(fast)
+        started = time.perf_counter()
+        for _ in range(months):
+            model.step()
+        seconds = time.perf_counter() - started
+        results.append({"children": len(fast.children), "seconds": seconds,
+                        "child_steps_per_s": len(fast.children) * months / seconds})
+    return results[0], results[1]
+
+
+def one_salem_run(seed: int) -> float:
+    import simcity_kids as sk
+
+    return float(sk.run(SCENARIO, "salem", years=10, seed=seed).gaps()["reading: income Q5-Q1"].iloc[-1])
+
+
+def pool_runs(runs: int, workers: int = 2) -> float:
+    """Wall time of ``runs`` Salem runs (10 years each) on a local process pool, pool start included."""
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        gaps = list(pool.map(one_salem_run, range(runs)))
+    assert len(gaps) == runs
+    return time.perf_counter() - started
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=HERE, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--children", type=int, nargs="*", default=[100_000],
-                        help="children aged 0-17 in the synthetic cities to time (13 years each)")
+    parser = argparse.ArgumentParser(description="simcity-kids benchmark suite")
+    parser.add_argument("--quick", action="store_true", help="skip the million-child city; 20 pool runs")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one timed run, printed as JSON
     args = parser.parse_args()
-    rows = [time_run("universal_summer", "salem", 10)]
-    rows += [time_run("universal_summer", sk.synthetic_city(round(children * 13 / 18)), 13)
-             for children in args.children]
+    if args.one:
+        print(json.dumps(timed_run(*json.loads(args.one))))
+        return
+
+    import simcity_kids as sk
+
+    rows: list[dict] = []
+
+    def report(case: str, target: str, met: bool | None, **figures) -> None:
+        rows.append({"case": case, "target": target, "met": "" if met is None else ("yes" if met else "NO"),
+                     **figures})
+        shown = ", ".join(f"{k} {v:,.3f}" if isinstance(v, float) and v < 100 else f"{k} {v:,.0f}"
+                          for k, v in figures.items())
+        mark = "" if met is None else ("  [ok]" if met else "  [MISSED]")
+        print(f"{case:46} {shown}{('  target: ' + target) if target else ''}{mark}", flush=True)
+
+    executable = shutil.which("simcity-kids") or str(Path(sys.executable).with_name("simcity-kids"))
+    seconds = wall_time([sys.executable, "-c", "import simcity_kids"])
+    report("import simcity_kids (new process)", "", None, seconds=seconds)
+    seconds = wall_time([executable, "--help"])
+    report("simcity-kids --help (new process)", "< 1 s", seconds < 1, seconds=seconds)
+
+    salem = run_in_subprocess("salem", 0, 10)
+    report("Salem, 10 years", "< 0.5 s after import", salem["seconds"] < 0.5, years=10, **salem)
+    sizes = [10_000, 100_000] + ([] if args.quick else [1_000_000])
+    for children in sizes:
+        result = run_in_subprocess("synthetic", children, 13)
+        if children == 1_000_000:
+            met = result["seconds"] < 15 and result["peak_mb"] < 4096
+            report(f"synthetic city, {children:,} children, 13 years", "< 15 s and < 4 GB", met, years=13,
+                   **result)
+        else:
+            report(f"synthetic city, {children:,} children, 13 years", "", None, years=13, **result)
+
+    reference, fast = reference_speed(20_000)
+    ratio = fast["child_steps_per_s"] / reference["child_steps_per_s"]
+    report("reference, one Mesa agent per child, 1 year", "", None, **reference)
+    report("fast model, same city, 1 year", ">= 20x reference", ratio >= 20, speed_up=ratio, **fast)
+
+    runs = 20 if args.quick else 100
+    seconds = pool_runs(runs)
+    report(f"{runs} Salem runs (10 years) on a 2-process pool", "< 30 s for 100" if runs == 100 else "",
+           seconds < 30 if runs == 100 else None, seconds=seconds)
+
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    machine = f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}".strip()
-    print(f"{'case':48} {'children':>10} {'build s':>8} {'run s':>8} {'child-steps/s':>14}")
-    for row in rows:
-        print(f"{row['case']:48} {row['children']:>10,} {row['build_s']:>8} {row['run_s']:>8} "
-              f"{row['child_steps_per_s']:>14,}")
-    new = not RESULTS.exists()
-    with RESULTS.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["timestamp", "version", "machine", *rows[0]])
+    new = not RESULTS.exists() or RESULTS.read_text().splitlines()[:1] != [",".join(FIELDS)]
+    with RESULTS.open("w" if new else "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
         if new:
             writer.writeheader()
         for row in rows:
-            writer.writerow({"timestamp": stamp, "version": sk.__version__, "machine": machine, **row})
-    print(f"appended to {RESULTS}")
+            writer.writerow({"timestamp": stamp, "version": sk.__version__, "commit": commit(),
+                             "machine": machine(), **{k: (round(v, 4) if isinstance(v, float) else v)
+                                                      for k, v in row.items()}})
+    print(f"\nMachine: {machine()}\nAppended {len(rows)} rows to {RESULTS}")
 
 
 if __name__ == "__main__":
