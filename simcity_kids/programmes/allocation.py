@@ -1,8 +1,9 @@
 """Capacity-limited allocation of slots: nobody is placed beyond a provider's capacity.
 
 Applicants go to their nearest provider first; those left over try the next nearest in the next round.
-Within a provider, the waitlist order is the priority key (lower first). One sort of the applicants per
-round, and counting (``bincount``) for the capacities: no Python loop over children.
+Within a provider, the waitlist order is the priority key (lower first). The applicants are sorted by
+priority once; each round groups them by provider with a stable radix sort of small integers and counts
+capacities with ``bincount``: no Python loop over children.
 """
 
 from __future__ import annotations
