@@ -1,22 +1,27 @@
-"""City profiles: what a city looks like, read from TOML and checked by a typed schema.
+"""City profiles: what a city looks like, read from TOML (or a folder of CSVs) and checked by a typed schema.
 
 A profile gives the pupils, the neighborhoods (nodes of a networkx graph whose edges carry travel minutes),
-the shares by race/ethnicity, economic disadvantage and language, the schools and the providers. The
-synthetic population (``population.py``) is generated to match these marginals.
+the shares by race/ethnicity, economic disadvantage and language, the schools and the providers, and how
+segregated the city is. What a profile leaves out is filled in before validation (:func:`_fill_in`):
+neighborhoods on a grid from a ``[layout]``, schools from ``[school_counts]``, providers from slots per
+1,000 pupils, and city-wide shares from the neighborhoods' own shares. The synthetic population
+(``population.py``) is generated to match the result.
 """
 
 from __future__ import annotations
 
+import zlib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ConfigError, read_toml, validate
+from .quota import largest_remainder
 
 RACES: tuple[str, ...] = ("white", "black", "latino", "asian", "other")
 SCHOOL_LEVELS: dict[str, tuple[int, int]] = {"elementary": (0, 5), "middle": (6, 8), "high": (9, 12)}
@@ -25,6 +30,15 @@ PROVIDER_TYPES: tuple[str, ...] = (
     "food_pantry", "housing_assistance", "mentoring", "college_advising", "homework_help",
 )
 SHARE_TOLERANCE = 0.005
+# Slots per 1,000 pupils and pupils per provider site, used when a profile lists no providers (assumption).
+DEFAULT_PROVIDERS: dict[str, tuple[float, int]] = {
+    "preschool": (70, 2500), "summer": (120, 1500), "after_school": (80, 1500), "health_clinic": (100, 4000),
+    "behavioral_health": (20, 4000), "optometrist": (15, 6000), "food_pantry": (80, 4000),
+    "housing_assistance": (10, 8000), "mentoring": (15, 4000), "college_advising": (25, 5000),
+    "homework_help": (15, 3000),
+}
+PUPILS_PER_SCHOOL = {"elementary": 450, "middle": 700, "high": 1200}  # assumption, for generated schools
+LEVEL_SHARES = {"elementary": 0.6, "middle": 0.2, "high": 0.2}  # assumption: split of a school count
 
 
 class _Strict(BaseModel):
@@ -32,13 +46,23 @@ class _Strict(BaseModel):
 
 
 class Neighborhood(_Strict):
-    name: str
+    name: str = Field(min_length=1)
     population_share: float = Field(gt=0, le=1, description="share of the city's children living here")
     x_km: float = 0.0
     y_km: float = 0.0
     income_index: float = Field(0.0, ge=-3, le=3, description="log-income shift against the city, in SD")
     race: dict[Literal[RACES], float] | None = Field(  # type: ignore[valid-type]
         None, description="race/ethnicity mix of families; the city's shares when absent")
+    disadvantaged_share: float | None = Field(None, ge=0, le=1, description="share of pupils economically "
+                                              "disadvantaged; when every neighborhood gives it, it is matched")
+    non_english_share: float | None = Field(None, ge=0, le=1, description="share of pupils whose first "
+                                            "language is not English; matched when every neighborhood gives it")
+
+    @model_validator(mode="after")
+    def _mix_sums_to_one(self) -> Neighborhood:
+        if self.race is not None and abs(sum(self.race.values()) - 1) > SHARE_TOLERANCE:
+            raise ValueError(f"race shares of '{self.name}' must sum to 1 (they sum to {sum(self.race.values()):.3f})")
+        return self
 
 
 class Edge(_Strict):
@@ -64,8 +88,32 @@ class ProviderSpec(_Strict):
     quality: float = Field(1.0, ge=0, le=2, description="multiplier on the programme's effect")
 
 
+class Layout(_Strict):
+    """Neighborhoods generated on a grid, for a profile that does not list its own."""
+
+    neighborhoods: int = Field(ge=2, le=400)
+    spacing_km: float = Field(2.0, gt=0, le=50)
+    minutes_per_km: float = Field(3.0, gt=0, le=30, description="assumption: about 20 km/h across town")
+    income_index_sd: float = Field(0.6, ge=0, le=3, description="spread of neighborhood income indexes")
+    seed: int = Field(0, ge=0)
+
+
+class SchoolCounts(_Strict):
+    elementary: int = Field(ge=1)
+    middle: int = Field(ge=1)
+    high: int = Field(ge=1)
+
+
+class Segregation(_Strict):
+    """Target dissimilarity indexes across neighborhoods, over pupils (0 = even, 1 = apart)."""
+
+    income_dissimilarity: float | None = Field(
+        None, ge=0, lt=1, description="economically disadvantaged pupils against all others")
+    race_dissimilarity: float | None = Field(None, ge=0, lt=1, description="white pupils against all others")
+
+
 class CityProfile(_Strict):
-    """A city, as its TOML profile describes it."""
+    """A city, as its profile describes it (after filling in what the profile leaves out)."""
 
     name: str
     state: str = ""
@@ -77,10 +125,18 @@ class CityProfile(_Strict):
     economically_disadvantaged: float = Field(ge=0, le=1)
     first_language_not_english: float = Field(ge=0, le=1)
     english_learners: float = Field(ge=0, le=1)
+    segregation: Segregation = Segregation()
+    layout: Layout | None = None
+    school_counts: SchoolCounts | None = None
     neighborhoods: list[Neighborhood] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)
     schools: list[SchoolSpec] = Field(min_length=1)
     providers: list[ProviderSpec] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_in_missing(cls, data: Any) -> Any:
+        return _fill_in(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _consistent(self) -> CityProfile:
@@ -104,7 +160,8 @@ class CityProfile(_Strict):
                     if node not in known:
                         raise ValueError(f"{kind} name unknown neighborhood '{node}'; known: {sorted(known)}")
         if not nx.is_connected(self.graph):
-            raise ValueError("the neighborhood graph is not connected: every neighborhood needs a route")
+            cut_off = sorted(set(names) - nx.node_connected_component(self.graph, names[0]))
+            raise ValueError(f"the neighborhood graph is not connected: {cut_off} have no route to '{names[0]}'")
         for level in SCHOOL_LEVELS:
             if not any(s.level == level for s in self.schools):
                 raise ValueError(f"the city needs at least one {level} school")
@@ -130,6 +187,92 @@ class CityProfile(_Strict):
     def neighborhood_index(self, name: str) -> int:
         return [n.name for n in self.neighborhoods].index(name)
 
+    def scaled(self, scale: float) -> CityProfile:
+        """The same city with 1/scale of its pupils and provider slots: each simulated child stands for
+        ``scale`` children. Means and rates are unchanged; counts and costs are multiplied back."""
+        if scale == 1:
+            return self
+        providers = [p.model_copy(update={"capacity": int(round(p.capacity / scale))}) for p in self.providers]
+        return self.model_copy(update={"pupils": max(13, int(round(self.pupils / scale))),
+                                       "providers": providers})
+
+
+def _fill_in(data: dict[str, Any]) -> dict[str, Any]:
+    """Complete a raw profile: generated neighborhoods, schools and providers; city shares from neighborhoods."""
+    data = dict(data)
+    rng = np.random.default_rng([zlib.crc32(str(data.get("name", "")).encode()),
+                                 int((data.get("layout") or {}).get("seed", 0))])
+    if "neighborhoods" not in data and isinstance(data.get("layout"), dict):
+        data["neighborhoods"], data["edges"] = _grid_neighborhoods(Layout.model_validate(data["layout"]), rng)
+    hoods = data.get("neighborhoods")
+    if not isinstance(hoods, list) or not all(isinstance(h, dict) for h in hoods):
+        return data
+    pupils = data.get("pupils")
+    if "schools" not in data and isinstance(data.get("school_counts"), dict):
+        data["schools"] = _generated_schools(SchoolCounts.model_validate(data["school_counts"]), hoods, rng)
+    if "providers" not in data and isinstance(pupils, int):
+        data["providers"] = _generated_providers(pupils, hoods, rng)
+    weights = [h.get("population_share", 0) for h in hoods]
+    if "race_shares" not in data and all(isinstance(h.get("race"), dict) for h in hoods):
+        data["race_shares"] = {r: float(sum(w * h["race"].get(r, 0.0) for w, h in zip(weights, hoods)))
+                               for r in RACES}
+    for city_key, hood_key in (("economically_disadvantaged", "disadvantaged_share"),
+                               ("first_language_not_english", "non_english_share")):
+        if city_key not in data and all(h.get(hood_key) is not None for h in hoods):
+            data[city_key] = float(sum(w * h[hood_key] for w, h in zip(weights, hoods)))
+    return data
+
+
+def _grid_neighborhoods(layout: Layout, rng: np.random.Generator) -> tuple[list[dict], list[dict]]:
+    """Neighborhoods on a square grid, with uneven sizes and incomes, joined to their grid neighbours."""
+    n, side = layout.neighborhoods, int(np.ceil(np.sqrt(layout.neighborhoods)))
+    sizes = rng.uniform(0.5, 1.5, n)
+    shares = largest_remainder(sizes, 100_000) / 100_000
+    income = rng.normal(0.0, layout.income_index_sd, n)
+    hoods = [{"name": f"N{i + 1:02d}", "population_share": float(shares[i]),
+              "x_km": float(i % side * layout.spacing_km), "y_km": float(i // side * layout.spacing_km),
+              "income_index": float(np.clip(income[i], -3, 3))} for i in range(n)]
+    edges = []
+    for i in range(n):
+        for j in (i + 1, i + side):
+            if j < n and (j == i + side or j % side):
+                minutes = layout.spacing_km * layout.minutes_per_km * rng.uniform(0.8, 1.25)
+                edges.append({"a": hoods[i]["name"], "b": hoods[j]["name"], "minutes": float(round(minutes, 1))})
+    return hoods, edges
+
+
+def _spread(count: int, hoods: list[dict], rng: np.random.Generator) -> list[str]:
+    """Neighborhood names for ``count`` sites, spread in proportion to population."""
+    shares = np.array([h.get("population_share", 0) for h in hoods], dtype=float)
+    per_hood = largest_remainder(np.maximum(shares, 1e-9), count)
+    return [str(name) for name in rng.permutation(np.repeat([h.get("name") for h in hoods], per_hood))]
+
+
+def _generated_schools(counts: SchoolCounts, hoods: list[dict], rng: np.random.Generator) -> list[dict]:
+    schools = []
+    for level, count in counts.model_dump().items():
+        for k, hood in enumerate(_spread(count, hoods, rng)):
+            schools.append({"name": f"{level.capitalize()} school {k + 1}", "level": level, "neighborhood": hood,
+                            "capacity": PUPILS_PER_SCHOOL[level] * 2})
+    return schools
+
+
+def _generated_providers(pupils: int, hoods: list[dict], rng: np.random.Generator) -> list[dict]:
+    providers = []
+    for kind, (slots_per_1000, pupils_per_site) in DEFAULT_PROVIDERS.items():
+        sites = max(1, round(pupils / pupils_per_site))
+        slots = largest_remainder(np.ones(sites), int(round(pupils * slots_per_1000 / 1000)))
+        for k, (hood, capacity) in enumerate(zip(_spread(sites, hoods, rng), slots)):
+            providers.append({"name": f"{kind.replace('_', ' ')} {k + 1}", "type": kind, "neighborhood": hood,
+                              "capacity": int(capacity)})
+    return providers
+
+
+def school_counts_from_total(total: int) -> dict[str, int]:
+    """Split a district's school count by level (assumption: 60% elementary, 20% middle, 20% high)."""
+    counts = largest_remainder(np.array(list(LEVEL_SHARES.values())), total)
+    return {level: max(1, int(c)) for level, c in zip(LEVEL_SHARES, counts)}
+
 
 def builtin_cities() -> list[str]:
     """Names of the city profiles shipped with the package."""
@@ -138,17 +281,20 @@ def builtin_cities() -> list[str]:
 
 
 def load_city(city: str | Path | CityProfile = "salem") -> CityProfile:
-    """A built-in city by name, or a profile from a TOML path."""
+    """A built-in city by name, a profile TOML path, or a folder of CSV files (see ``city_import.py``)."""
     if isinstance(city, CityProfile):
         return city
     text = str(city)
-    if text.endswith(".toml") or Path(text).exists():
-        path = Path(text)
-    elif text.lower() in builtin_cities():
+    path = Path(text)
+    if path.is_dir():
+        from .city_import import import_city
+
+        return import_city(path)
+    if not (text.endswith(".toml") or path.exists()):
+        if text.lower() not in builtin_cities():
+            raise ConfigError("--city", "", f"unknown city '{text}'; allowed: {', '.join(builtin_cities())}, "
+                              "the path of a city TOML file or of a folder of city CSV files")
         path = Path(str(resources.files("simcity_kids") / "cities" / f"{text.lower()}.toml"))
-    else:
-        raise ConfigError("--city", "", f"unknown city '{text}'; allowed: {', '.join(builtin_cities())} "
-                          "or the path of a city TOML file")
     return validate(CityProfile, read_toml(path, "city"), path)
 
 
@@ -158,27 +304,11 @@ def synthetic_city(pupils: int, n_neighborhoods: int = 16, seed: int = 0) -> Cit
     Shares follow a mid-sized US district (assumption); neighborhoods differ in income so that
     access and school composition vary.
     """
-    rng = np.random.default_rng(seed)
-    side = int(np.ceil(np.sqrt(n_neighborhoods)))
-    weights = rng.uniform(0.5, 1.5, n_neighborhoods)
-    shares = weights / weights.sum()
-    hoods = [dict(name=f"N{i}", population_share=float(s), x_km=float(i % side * 2), y_km=float(i // side * 2),
-                  income_index=float(rng.normal(0, 0.6))) for i, s in enumerate(shares)]
-    hoods[-1]["population_share"] = 1 - sum(h["population_share"] for h in hoods[:-1])
-    edges = [dict(a=f"N{i}", b=f"N{j}", minutes=float(rng.uniform(6, 14)))
-             for i in range(n_neighborhoods) for j in (i + 1, i + side)
-             if j < n_neighborhoods and (j == i + side or j % side)]
-    per_school = {"elementary": 450, "middle": 700, "high": 1200}
-    schools = []
-    for level, (lo, hi) in SCHOOL_LEVELS.items():
-        count = max(1, round(pupils * (hi - lo + 1) / 13 / per_school[level]))
-        schools += [dict(name=f"{level}-{k}", level=level, neighborhood=f"N{k % n_neighborhoods}",
-                         capacity=per_school[level]) for k in range(count)]
-    providers = [dict(name=f"{kind}-{k}", type=kind, neighborhood=f"N{k * 3 % n_neighborhoods}",
-                      capacity=max(10, pupils // 200)) for kind in PROVIDER_TYPES for k in range(3)]
-    return CityProfile(
+    counts = {level: max(1, round(pupils * (hi - lo + 1) / 13 / PUPILS_PER_SCHOOL[level]))
+              for level, (lo, hi) in SCHOOL_LEVELS.items()}
+    return CityProfile.model_validate(dict(
         name=f"synthetic-{pupils}", pupils=pupils,
         race_shares={"white": 0.45, "black": 0.25, "latino": 0.2, "asian": 0.05, "other": 0.05},
         economically_disadvantaged=0.5, first_language_not_english=0.2, english_learners=0.12,
-        neighborhoods=hoods, edges=edges, schools=schools, providers=providers,
-        assumptions=["every figure of a synthetic city is an assumption"])
+        layout={"neighborhoods": n_neighborhoods, "seed": seed}, school_counts=counts,
+        assumptions=["every figure of a synthetic city is an assumption"]))

@@ -23,7 +23,7 @@ MONTHS_BEFORE_SCHOOL = 12 * SCHOOL_AGES[0]
 
 class EarlyChildhoodParams(Params):
     readiness_per_income_sd: float = param(
-        0.28, "SD of readiness per SD of log family income",
+        0.31, "SD of readiness per SD of log family income",
         "derived: sets the top-minus-bottom income quintile gap at entry to about 1.1 SD, between "
         "Duncan & Magnuson 2013 (more than 1 SD) and Reardon 2011 (90/10 gap 1.23 SD)", ge=0, le=1)
     readiness_parent_ba: float = param(0.25, "SD", "assumption: parental education gradient, García 2015",

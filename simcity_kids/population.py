@@ -15,7 +15,8 @@ from scipy.special import ndtri
 
 from .city import RACES, SCHOOL_LEVELS, CityProfile
 from .params import ASSUMPTION, Params, param
-from .quota import largest_remainder, top_share
+from .quota import largest_remainder, top_share, top_share_by_group
+from .segregation import income_spread, race_table
 from .rng import Streams
 from .state import StateArrays
 
@@ -52,15 +53,6 @@ class PopulationParams(Params):
     ties_across_city: int = param(1, "ties per family", ASSUMPTION, ge=0, le=20)
 
 
-def _fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200) -> np.ndarray:
-    """Iterative proportional fitting: a table near ``seed`` whose margins are ``rows`` and ``cols``."""
-    table = np.maximum(seed, 1e-9).astype(float)
-    for _ in range(iterations):
-        table *= (rows / table.sum(axis=1))[:, None]
-        table *= (cols / table.sum(axis=0))[None, :]
-    return table
-
-
 def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -> tuple[StateArrays, StateArrays]:
     """Families and children aged 0-17 matching ``profile``'s marginals."""
     rng = streams("population.generate")
@@ -81,27 +73,39 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     hood_counts = largest_remainder(np.array([h.population_share for h in hoods]), n_families)
     neighborhood = rng.permutation(np.repeat(np.arange(len(hoods), dtype=np.int16), hood_counts))
 
+    income_index = np.array([h.income_index for h in hoods])
     city_mix = np.array([profile.race_shares.get(r, 0.0) for r in RACES])
     seed_table = np.array([[(h.race or profile.race_shares).get(r, 0.0) for r in RACES] for h in hoods])
-    table = _fit_margins(seed_table, hood_counts.astype(float), city_mix * n_families)
+    table = race_table(seed_table, hood_counts.astype(float), city_mix * n_families, income_index,
+                       profile.segregation.race_dissimilarity, profile.name)
+    # Each neighborhood's families get its races by quota, in random order within the neighborhood.
+    race_counts = np.array([largest_remainder(row, count) for row, count in zip(table, hood_counts)])
+    by_hood = np.lexsort((rng.random(n_families), neighborhood))
     race = np.empty(n_families, dtype=np.int8)
-    for k in range(len(hoods)):
-        members = np.flatnonzero(neighborhood == k)
-        race[members] = rng.permutation(np.repeat(np.arange(len(RACES), dtype=np.int8),
-                                                  largest_remainder(table[k], members.size)))
+    race[by_hood] = np.repeat(np.tile(np.arange(len(RACES), dtype=np.int8), len(hoods)), race_counts.ravel())
 
-    income_index = np.array([h.income_index for h in hoods])
     race_shift = np.array([params.race_income_shift.get(r, 0.0) for r in RACES])
-    advantage = income_index[neighborhood] + race_shift[race] + rng.standard_normal(n_families)
-    disadvantaged = top_share(-advantage, pupils_per_family, profile.economically_disadvantaged)
-    rank = (np.argsort(np.argsort(advantage, kind="stable"), kind="stable") + 0.5) / n_families
+    spread = income_spread(table, income_index, race_shift, profile.economically_disadvantaged,
+                           profile.segregation.income_dissimilarity, profile.name)
+    advantage = spread * income_index[neighborhood] + race_shift[race] + rng.standard_normal(n_families)
+    if all(h.disadvantaged_share is not None for h in hoods):
+        shares = np.array([h.disadvantaged_share for h in hoods])
+        disadvantaged = top_share_by_group(-advantage, pupils_per_family, neighborhood, shares)
+    else:
+        disadvantaged = top_share(-advantage, pupils_per_family, profile.economically_disadvantaged)
+    # Income order: every disadvantaged family below every other, by advantage within each group.
+    rank = (np.argsort(np.argsort(advantage - 1e3 * disadvantaged, kind="stable"), kind="stable") + 0.5) / n_families
     log_income = np.log(profile.median_household_income_usd) + params.log_income_sd * ndtri(rank)
     income_z = (log_income - np.log(params.national_median_income_usd)) / params.log_income_sd
     parent_ba = rng.random(n_families) < 1 / (1 + np.exp(
         -(params.parent_ba_intercept + params.parent_ba_per_income_sd * ndtri(rank))))
     language_shift = np.array([params.race_language_shift.get(r, 0.0) for r in RACES])
-    non_english = top_share(language_shift[race] + rng.standard_normal(n_families), pupils_per_family,
-                             profile.first_language_not_english)
+    language = language_shift[race] + rng.standard_normal(n_families)
+    if all(h.non_english_share is not None for h in hoods):
+        shares = np.array([h.non_english_share for h in hoods])
+        non_english = top_share_by_group(language, pupils_per_family, neighborhood, shares)
+    else:
+        non_english = top_share(language, pupils_per_family, profile.first_language_not_english)
 
     families = StateArrays(n_families)
     families.define("neighborhood", np.int16, values=neighborhood)
