@@ -11,7 +11,7 @@ import pandas as pd
 
 from .city import CityProfile
 from .errors import ConfigError
-from .model import MAX_YEARS, CityModel
+from .model import CityModel
 from .outcomes import GAPS, GRADE_ALL
 from .scenario import ScenarioConfig
 
@@ -31,6 +31,7 @@ class RunResult:
     city: CityProfile
     seed: int
     years: int
+    scale: float
     outcomes: pd.DataFrame
     trace: pd.DataFrame
 
@@ -60,7 +61,7 @@ class RunResult:
         from . import __version__
 
         return {"scenario": self.scenario.name, "scenario_source": self.scenario_source,
-                "city": self.city.name, "seed": self.seed, "years": self.years,
+                "city": self.city.name, "seed": self.seed, "years": self.years, "scale": self.scale,
                 "package_version": __version__, "config_hash": self.scenario.config_hash(),
                 "city_hash": _hash_model(self.city),
                 "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
@@ -77,15 +78,16 @@ class RunResult:
 
 
 def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile | str | Path = "salem",
-        years: int = 10, seed: int = 0, progress: bool = False) -> RunResult:
-    """Run ``scenario`` (a config, a TOML path, a name in scenarios/, or None for the baseline) on ``city``."""
-    if not 1 <= years <= MAX_YEARS:
-        raise ConfigError("--years", "", f"must be between 1 and {MAX_YEARS} (got {years})")
+        years: int = 10, seed: int = 0, scale: float = 1.0, progress: bool = False) -> RunResult:
+    """Run ``scenario`` (a config, a TOML path, a name in scenarios/, or None for the baseline) on ``city``.
+
+    ``scale`` > 1 simulates 1/scale of the children, each standing for ``scale``; counts and costs are
+    reported for the whole city."""
     if seed < 0:
         raise ConfigError("--seed", "", f"must be a whole number >= 0 (got {seed})")
-    model = CityModel(scenario, city, seed=seed, years=years).run(progress=progress)
-    return RunResult(model.config, model.config_source, model.city, seed, years, model.outcomes.table(),
-                     model.outcomes.trace())
+    model = CityModel(scenario, city, seed=seed, years=years, scale=scale).run(progress=progress)
+    return RunResult(model.config, model.config_source, model.full_city, seed, years, scale,
+                     model.outcomes.table(), model.outcomes.trace())
 
 
 def compare(baseline: RunResult, scenario: RunResult) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import numpy as np
 from .access import Awareness
 from .city import CityProfile, load_city
 from .early_childhood import EarlyChildhood
+from .errors import ConfigError
 from .institutions import Cabinet, Governance, Provider, School, school_quality
 from .learning import SUMMER_MONTHS, Learning
 from .leaving import LeavingSchool
@@ -36,16 +37,19 @@ class CityModel(mesa.Model):
     """Children, families, schools and providers of one city, under one scenario, for one seed."""
 
     def __init__(self, scenario: ScenarioConfig | str | Path | None = None,
-                 city: CityProfile | str | Path = "salem", seed: int = 0, years: int = 10):
+                 city: CityProfile | str | Path = "salem", seed: int = 0, years: int = 10, scale: float = 1.0):
         super().__init__(rng=np.random.SeedSequence(seed))
         if not 1 <= years <= MAX_YEARS:
-            raise ValueError(f"years must be between 1 and {MAX_YEARS} (got {years})")
+            raise ConfigError("--years", "", f"must be between 1 and {MAX_YEARS} (got {years})")
+        if not 1 <= scale <= 1000:
+            raise ConfigError("--scale", "", f"must be between 1 (every child simulated) and 1000 (got {scale})")
         self.config, self.config_source = load_scenario(scenario)
-        self.city = load_city(city)
-        self.seed, self.years = seed, years
+        self.full_city = load_city(city)
+        self.city = self.full_city.scaled(scale)  # what is simulated: 1/scale of the children and slots
+        self.seed, self.years, self.scale = seed, years, scale
         self.streams = Streams(seed)
         self.month = 0  # months since the run began in September of school year 0
-        self.child_weight = 1.0  # real children each simulated child stands for
+        self.child_weight = float(scale)  # real children each simulated child stands for
         self.travel_minutes = self.city.travel_minutes
         cfg = self.config
 

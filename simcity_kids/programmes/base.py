@@ -96,9 +96,9 @@ class Programme:
 
     def fund(self, model: CityModel, n_eligible: int) -> None:
         """Buy the slots this year's coverage needs beyond what providers offer, and book their cost."""
-        base = sum(p.base_capacity for p in self.providers)
-        wanted = self.config.coverage * self.phase(model.school_year) * n_eligible * model.child_weight
-        funded = int(round(max(0.0, wanted - base) * model.cabinet.funding_factor / model.child_weight))
+        base = sum(p.base_capacity for p in self.providers)  # in simulated slots, like n_eligible
+        wanted = self.config.coverage * self.phase(model.school_year) * n_eligible
+        funded = int(round(max(0.0, wanted - base) * model.cabinet.funding_factor))
         weights = np.array([max(p.base_capacity, 1) for p in self.providers], dtype=float)
         for provider, slots in zip(self.providers, largest_remainder(weights, funded)):
             provider.funded_slots = int(slots)

@@ -1,0 +1,97 @@
+"""Built-in cities: each matches its profile's shares and segregation, runs from the CLI, and scales."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import simcity_kids as sk
+from simcity_kids.city import RACES
+from simcity_kids.cli import main
+from simcity_kids.population import SCHOOL_AGES
+from simcity_kids.segregation import pupils_dissimilarity
+
+CITIES = sk.builtin_cities()
+CONSORTIUM = {"salem", "somerville", "newton", "providence", "louisville", "oakland", "chattanooga"}
+
+
+def test_every_consortium_city_is_built_in_with_sources_and_assumptions():
+    assert CONSORTIUM <= set(CITIES)
+    for name in CITIES:
+        profile = sk.load_city(name)
+        assert profile.sources and profile.assumptions, name
+        assert profile.segregation.income_dissimilarity is not None
+        assert profile.segregation.race_dissimilarity is not None
+
+
+@pytest.mark.parametrize("name", CITIES)
+@pytest.mark.parametrize("seed", [0, 1])
+def test_synthetic_population_matches_shares_and_segregation(name, seed):
+    model = sk.CityModel(city=name, seed=seed, years=1)
+    profile, children = model.city, model.children
+    pupils = children.age >= SCHOOL_AGES[0]
+    hood, n_hoods = children.neighborhood[pupils], len(profile.neighborhoods)
+    got = {f"race.{r}": np.mean(children.race[pupils] == k) for k, r in enumerate(RACES)}
+    got["disadvantaged"] = children.disadvantaged[pupils].mean()
+    got["english_learners"] = children.english_learner[pupils].mean()
+    want = {f"race.{r}": profile.race_shares[r] for r in RACES}
+    want |= {"disadvantaged": profile.economically_disadvantaged, "english_learners": profile.english_learners}
+    for key in want:
+        assert abs(got[key] - want[key]) <= 0.02, (name, key, got[key], want[key])
+    income_d = pupils_dissimilarity(children.disadvantaged[pupils], hood, n_hoods)
+    race_d = pupils_dissimilarity(children.race[pupils] == 0, hood, n_hoods)
+    assert abs(income_d - profile.segregation.income_dissimilarity) <= 0.05, (name, income_d)
+    assert abs(race_d - profile.segregation.race_dissimilarity) <= 0.05, (name, race_d)
+
+
+def test_segregation_changes_who_lives_where():
+    base = sk.load_city("oakland").model_dump()
+    shares = []
+    for income, race in ((0.05, 0.05), (0.5, 0.6)):
+        segregation = {"income_dissimilarity": income, "race_dissimilarity": race}
+        profile = sk.CityProfile.model_validate({**base, "segregation": segregation})
+        children = sk.CityModel(city=profile, seed=2, years=1).children
+        pupils = children.age >= SCHOOL_AGES[0]
+        by_hood = np.bincount(children.neighborhood[pupils], weights=children.disadvantaged[pupils]) / np.bincount(
+            children.neighborhood[pupils])
+        shares.append(by_hood.std())
+    assert shares[1] > 2 * shares[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CITIES)
+def test_each_builtin_city_runs_from_the_cli(name, tmp_path, capsys):
+    assert main(["run", "--city", name, "--years", "1", "--out", str(tmp_path), "--quiet"]) == 0
+    assert "income Q5-Q1" in capsys.readouterr().out
+    assert (tmp_path / "outcomes.parquet").exists()
+
+
+def test_cities_command_lists_every_city(capsys):
+    assert main(["cities"]) == 0
+    printed = capsys.readouterr().out
+    assert "97,000" in printed and "Oakland" in printed
+    assert all(name in printed for name in CITIES)
+
+
+def test_scale_reports_whole_city_totals():
+    full = sk.run("universal_summer", city="salem", years=2, seed=3)
+    scaled = sk.run("universal_summer", city="salem", years=2, seed=3, scale=5)
+
+    def total(result: sk.RunResult, metric: str) -> float:
+        frame = result.outcomes
+        return float(frame[(frame.metric == metric) & (frame.group_kind == "all") & (frame.year == 1)].value.sum())
+
+    for metric in ("summer_eligible", "summer_enrolled"):
+        assert total(scaled, metric) == pytest.approx(total(full, metric), rel=0.15), metric
+    cost = [float(r.outcomes[(r.outcomes.metric == "cost_usd") & (r.outcomes.group == "total")].value.sum())
+            for r in (full, scaled)]
+    assert cost[1] == pytest.approx(cost[0], rel=0.15)
+    gap = [r.gaps()["reading: income Q5-Q1"].iloc[-1] for r in (full, scaled)]
+    assert abs(gap[0] - gap[1]) < 0.25  # same city, fewer children: the same picture, noisier
+    model = sk.CityModel(city="salem", scale=5)
+    assert len(model.children) * model.child_weight == pytest.approx(3800 * 18 / 13, rel=0.01)
+
+
+def test_scale_below_one_is_refused(capsys):
+    assert main(["run", "--scale", "0.5", "--quiet"]) == 2
+    assert "--scale" in capsys.readouterr().err
