@@ -70,6 +70,12 @@ class Edge(_Strict):
     b: str
     minutes: float = Field(gt=0, le=240)
 
+    @model_validator(mode="after")
+    def _joins_two(self) -> Edge:
+        if self.a == self.b:
+            raise ValueError(f"an edge must join two different neighborhoods (got '{self.a}' twice)")
+        return self
+
 
 class SchoolSpec(_Strict):
     name: str
@@ -126,8 +132,8 @@ class CityProfile(_Strict):
     first_language_not_english: float = Field(ge=0, le=1)
     english_learners: float = Field(ge=0, le=1)
     segregation: Segregation = Segregation()
-    layout: Layout | None = None
-    school_counts: SchoolCounts | None = None
+    layout: Layout | None = Field(None, description="input only: replaced by the neighborhoods it generates")
+    school_counts: SchoolCounts | None = Field(None, description="input only: replaced by the schools it generates")
     neighborhoods: list[Neighborhood] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)
     schools: list[SchoolSpec] = Field(min_length=1)
@@ -200,16 +206,19 @@ class CityProfile(_Strict):
 def _fill_in(data: dict[str, Any]) -> dict[str, Any]:
     """Complete a raw profile: generated neighborhoods, schools and providers; city shares from neighborhoods."""
     data = dict(data)
+    for given, generator in (("neighborhoods", "layout"), ("schools", "school_counts")):
+        if data.get(given) is not None and data.get(generator) is not None:
+            raise ValueError(f"give either {given} or {generator}, not both")
     rng = np.random.default_rng([zlib.crc32(str(data.get("name", "")).encode()),
                                  int((data.get("layout") or {}).get("seed", 0))])
     if "neighborhoods" not in data and isinstance(data.get("layout"), dict):
-        data["neighborhoods"], data["edges"] = _grid_neighborhoods(Layout.model_validate(data["layout"]), rng)
+        data["neighborhoods"], data["edges"] = _grid_neighborhoods(Layout.model_validate(data.pop("layout")), rng)
     hoods = data.get("neighborhoods")
     if not isinstance(hoods, list) or not all(isinstance(h, dict) for h in hoods):
         return data
     pupils = data.get("pupils")
     if "schools" not in data and isinstance(data.get("school_counts"), dict):
-        data["schools"] = _generated_schools(SchoolCounts.model_validate(data["school_counts"]), hoods, rng)
+        data["schools"] = _generated_schools(SchoolCounts.model_validate(data.pop("school_counts")), hoods, rng)
     if "providers" not in data and isinstance(pupils, int):
         data["providers"] = _generated_providers(pupils, hoods, rng)
     weights = [h.get("population_share", 0) for h in hoods]

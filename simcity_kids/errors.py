@@ -18,7 +18,9 @@ class ConfigError(ValueError):
 
     def __init__(self, source: str | Path, key: str, problem: str):
         self.source, self.key, self.problem = str(source), key, problem
-        where = f"{self.source}: " + (f"key '{key}': " if key else "")
+        # A dotted key is quoted; a place in a table ("row 4, column 'x'") is written as it is.
+        where = f"{self.source}: " + (f"{key}: " if " " in key or "'" in key or key == "header"
+                                      else f"key '{key}': " if key else "")
         super().__init__(where + problem)
 
 

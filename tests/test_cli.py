@@ -69,6 +69,9 @@ BAD_INPUTS = {
                                        ["city.toml", "race_shares", "sum to 1"]),
     "city negative capacity": (lambda d: ["run", "--city", _city_with(d, "capacity = 180", "capacity = -5")],
                                ["city.toml", "providers.0.capacity", ">= 0"]),
+    "city with neighborhoods and a layout": (
+        lambda d: ["run", "--city", _write(d, "city.toml", SALEM.read_text() + "\n[layout]\nneighborhoods = 4\n")],
+        ["city.toml", "either neighborhoods or layout"]),
     "years out of range": (lambda d: ["run", "--years", "99"], ["--years", "between 1 and 20"]),
 }
 
