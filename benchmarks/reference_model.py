@@ -10,7 +10,7 @@ What it covers, month by month (the run starts in September; July and August are
 * ageing: each September after the first, age + 1; a child reaching 18 leaves (is removed), and a
   child moving up a school level moves to the nearest school of that level, as in ``population.py``;
 * needs (``needs.py``): each unmet need resolves with chance 1/duration and arises with the chance that
-  keeps its prevalence steady (``Needs.transition_chances``);
+  keeps its prevalence steady (``Needs._change_chance``);
 * attendance in school months (``Needs.update_attendance``);
 * early childhood (``early_childhood.py``): under 5, readiness grows by a sixtieth of the endowment;
 * learning for ages 5 and over (``learning.py``): school value added, the attendance effect and the

@@ -3,6 +3,11 @@
 A need is stored as unmet: services (referrals, clinics, glasses, food, housing help) resolve it through
 :meth:`Needs.resolve`. Food insecurity and housing instability belong to the family; vision, behavioral
 and chronic health to the child. Each month every pupil gets an attendance rate, lowered by unmet needs.
+
+Each need is a two-state monthly Markov chain (chance to resolve 1/duration; chance of onset set so that
+prevalence stays at its sourced level). It is simulated by its events: each person carries the months
+until their next change, drawn from the geometric distribution of the current state's monthly chance,
+which gives exactly the same process as a monthly coin flip while drawing only for those who change.
 """
 
 from __future__ import annotations
@@ -92,14 +97,15 @@ class Needs:
             people = children if spec.level == "child" else families
             disadvantaged = self._disadvantaged(model, spec)
             prevalence = np.where(disadvantaged, spec.prevalence_disadvantaged, spec.prevalence_other)
-            draw = model.streams(f"needs.{need}.initial").random(len(people))
-            people.define(f"need_{need}", bool, values=draw < prevalence)
+            rng = model.streams(f"needs.{need}.initial")
+            flags = people.define(f"need_{need}", bool, values=rng.random(len(people)) < prevalence)
+            people.define(f"wait_{need}", np.int16,
+                          values=_months_to_change(rng, self._change_chance(spec, disadvantaged, flags)))
         children.define("attendance_trait", np.float32)
         children.define("attendance", np.float32, fill=params.normal_attendance)
         children.define("attendance_days", np.float32)
         children.define("school_months", np.int8)
         self.init_children(model, np.arange(len(children)))
-        self.transition = self.transition_chances(model)
         # Unmet needs as a bit pattern per child (child needs first, then family needs), and for every
         # pattern its count and penalties: one table look-up per child instead of a pass per need.
         self._child_needs = [n for n in NEEDS if params.spec(n).level == "child"]
@@ -119,8 +125,24 @@ class Needs:
         return model.families.disadvantaged if spec.level == "family" else model.children.disadvantaged
 
     def init_children(self, model: CityModel, new: np.ndarray) -> None:
+        """Newborns start without needs, with their months until onset; and with an attendance trait."""
+        children = model.children
         rng = model.streams("needs.attendance_trait", model.month)
-        model.children.attendance_trait[new] = self.params.attendance_child_sd * rng.standard_normal(new.size)
+        children.attendance_trait[new] = self.params.attendance_child_sd * rng.standard_normal(new.size)
+        if model.month == 0:  # the initial population got its needs in __init__
+            return
+        for need in self._child_needs:
+            spec = self.params.spec(need)
+            chance = self._change_chance(spec, children.disadvantaged[new], np.zeros(new.size, dtype=bool))
+            rng = model.streams(f"needs.{need}.births", model.month)
+            getattr(children, f"wait_{need}")[new] = _months_to_change(rng, chance)
+
+    @staticmethod
+    def _change_chance(spec: NeedSpec, disadvantaged: np.ndarray, flags: np.ndarray) -> np.ndarray:
+        """Monthly chance of a change: resolving while unmet, onset otherwise (keeps prevalence steady)."""
+        resolve = 1.0 / spec.duration_months
+        prevalence = np.where(disadvantaged, spec.prevalence_disadvantaged, spec.prevalence_other)
+        return np.where(flags, resolve, resolve * prevalence / (1 - prevalence))
 
     def unmet(self, model: CityModel, need: str) -> np.ndarray:
         """Each child's unmet-need flag (family needs are the family's)."""
@@ -148,39 +170,31 @@ class Needs:
         return self.summary(model, "count")
 
     def resolve(self, model: CityModel, need: str, children_idx: np.ndarray) -> None:
-        """A service meets the need of these children (or of their families)."""
-        if self.params.spec(need).level == "child":
-            getattr(model.children, f"need_{need}")[children_idx] = False
-        else:
-            getattr(model.families, f"need_{need}")[model.children.family[children_idx]] = False
+        """A service meets the need of these children (or of their families); it may arise again later."""
+        spec = self.params.spec(need)
+        people = model.children if spec.level == "child" else model.families
+        rows = children_idx if spec.level == "child" else np.unique(model.children.family[children_idx])
+        getattr(people, f"need_{need}")[rows] = False
+        chance = self._change_chance(spec, people.disadvantaged[rows], np.zeros(rows.size, dtype=bool))
+        rng = model.streams(f"needs.{need}.resolved", model.month)
+        getattr(people, f"wait_{need}")[rows] = _months_to_change(rng, chance)
         self._pattern = None
 
     def penalty(self, model: CityModel, field: str) -> np.ndarray:
         """Sum over unmet needs of a per-need penalty (``attendance_penalty`` or ``learning_penalty``)."""
         return self.summary(model, field)
 
-    def transition_chances(self, model: CityModel) -> dict[str, tuple[np.float32, np.ndarray]]:
-        """Per need: the monthly chance that an unmet need persists, and each person's monthly chance of
-        onset, chosen so that prevalence stays at its sourced level."""
-        chances = {}
-        for need in NEEDS:
-            spec = self.params.spec(need)
-            resolve = 1.0 / spec.duration_months
-            prevalence = np.where(self._disadvantaged(model, spec), np.float32(spec.prevalence_disadvantaged),
-                                  np.float32(spec.prevalence_other))
-            onset = (resolve * prevalence / (1 - prevalence)).astype(np.float32)
-            chances[need] = (np.float32(1.0 - resolve), onset)
-        return chances
-
     def step(self, model: CityModel) -> None:
-        if model.calendar_month == 9:  # the population changed: births and leavers
-            self.transition = self.transition_chances(model)
         for need in NEEDS:
             spec = self.params.spec(need)
-            flags = getattr(model.children if spec.level == "child" else model.families, f"need_{need}")
-            persist, onset = self.transition[need]
-            draw = model.streams(f"needs.{need}", model.month).random(flags.size, dtype=np.float32)
-            np.less(draw, np.where(flags, persist, onset), out=flags)
+            people = model.children if spec.level == "child" else model.families
+            flags, wait = getattr(people, f"need_{need}"), getattr(people, f"wait_{need}")
+            wait -= 1
+            due = np.flatnonzero(wait <= 0)
+            if due.size:
+                flags[due] = ~flags[due]
+                chance = self._change_chance(spec, people.disadvantaged[due], flags[due])
+                wait[due] = _months_to_change(model.streams(f"needs.{need}", model.month), chance)
         self._pattern = None
         if model.is_school_month:
             self.update_attendance(model)
@@ -203,3 +217,8 @@ class Needs:
         """Each pupil's attendance over the school year so far (share of days)."""
         children = model.children
         return children.attendance_days / np.maximum(children.school_months, 1)
+
+
+def _months_to_change(rng: np.random.Generator, chance: np.ndarray) -> np.ndarray:
+    """Months until the next change when each month changes with ``chance`` (geometric, at least 1)."""
+    return np.minimum(rng.geometric(chance), np.iinfo(np.int16).max).astype(np.int16)

@@ -19,7 +19,7 @@ def allocate(choices: np.ndarray, priority: np.ndarray, capacity: np.ndarray) ->
     """
     placed_at = np.full(choices.shape[0], -1, dtype=np.int64)
     free = capacity.astype(np.int64).copy()
-    by_priority = np.argsort(priority, kind="stable")
+    by_priority = np.argsort(priority)  # introsort: deterministic, and ties are broken by the keys' lottery
     for round_ in range(choices.shape[1]):
         waiting = by_priority[placed_at[by_priority] < 0]
         if waiting.size == 0 or free.sum() == 0:
@@ -27,7 +27,8 @@ def allocate(choices: np.ndarray, priority: np.ndarray, capacity: np.ndarray) ->
         provider = choices[waiting, round_].astype(np.int16)  # small integers: numpy's stable sort is a radix sort
         order = np.argsort(provider, kind="stable")  # stable: keeps priority order within a provider
         sorted_provider = provider[order]
-        first = np.searchsorted(sorted_provider, sorted_provider, side="left")
+        per_provider = np.bincount(sorted_provider, minlength=free.size)
+        first = (np.cumsum(per_provider) - per_provider)[sorted_provider]  # where each provider's run starts
         rank = np.arange(sorted_provider.size) - first
         accepted = rank < free[sorted_provider]
         placed_at[waiting[order[accepted]]] = sorted_provider[accepted]
