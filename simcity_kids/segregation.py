@@ -32,12 +32,16 @@ def pupils_dissimilarity(flag: np.ndarray, neighborhood: np.ndarray, n_neighborh
     return dissimilarity(group, everyone - group)
 
 
-def fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 100) -> np.ndarray:
+def fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200,
+                tolerance: float = 1e-6) -> np.ndarray:
     """Iterative proportional fitting: a table near ``seed`` whose margins are ``rows`` and ``cols``."""
     table = np.maximum(seed, 1e-12).astype(float)
     for _ in range(iterations):
         table *= (rows / table.sum(axis=1))[:, None]
-        table *= (cols / table.sum(axis=0))[None, :]
+        column_sums = table.sum(axis=0)
+        table *= (cols / column_sums)[None, :]
+        if np.abs(column_sums - cols).max() <= tolerance * cols.sum():
+            break
     return table
 
 
@@ -46,7 +50,7 @@ def _solve(measure, target: float, low: float, high: float, what: str, city: str
     if measure(high) < target:
         raise ConfigError(city, f"segregation.{what}",
                           f"{target} is more than these neighborhoods allow (at most {measure(high):.2f})")
-    for _ in range(40):
+    while high - low > 1e-4:
         middle = (low + high) / 2
         low, high = (middle, high) if measure(middle) < target else (low, middle)
     return (low + high) / 2
@@ -95,7 +99,7 @@ def income_spread(table: np.ndarray, income_index: np.ndarray, race_shift: np.nd
     def index(factor: float) -> float:
         location = factor * income_index[:, None] + race_shift[None, :]
         low, high = -20.0, 20.0
-        for _ in range(50):  # threshold with the right share
+        while high - low > 1e-7:  # threshold with the right share
             middle = (low + high) / 2
             low, high = (middle, high) if (weights * ndtr(middle - location)).sum() < share else (low, middle)
         chance = ndtr((low + high) / 2 - location)
