@@ -14,7 +14,7 @@ import pandas as pd
 
 from .city import RACES
 from .needs import NEEDS
-from .params import ASSUMPTION, Params, param
+from .params import Params, param
 from .population import SCHOOL_AGES
 
 if TYPE_CHECKING:

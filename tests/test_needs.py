@@ -16,7 +16,8 @@ def test_prevalence_stays_at_its_sourced_level(large_salem):
         spec = model.needs.params.spec(need)
         people = model.children if spec.level == "child" else model.families
         flags, disadvantaged = getattr(people, f"need_{need}"), people.disadvantaged
-        for group, expected in ((disadvantaged, spec.prevalence_disadvantaged), (~disadvantaged, spec.prevalence_other)):
+        groups = ((disadvantaged, spec.prevalence_disadvantaged), (~disadvantaged, spec.prevalence_other))
+        for group, expected in groups:
             observed = flags[group].mean()
             tolerance = 4 * np.sqrt(expected * (1 - expected) / group.sum()) + 0.005
             assert abs(observed - expected) < tolerance, (need, observed, expected)

@@ -77,7 +77,7 @@ class Programme:
         return f"enrolled_{self.name}"
 
     def eligible(self, model: CityModel) -> np.ndarray:
-        children, families, c = model.children, model.families, self.config
+        children, c = model.children, self.config
         mask = (children.age >= c.min_age) & (children.age <= c.max_age)
         if c.targeting == "income":
             mask &= children.disadvantaged
