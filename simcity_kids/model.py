@@ -49,7 +49,7 @@ class CityModel(mesa.Model):
         self.seed, self.years, self.scale = seed, years, scale
         self.streams = Streams(seed)
         self.month = 0  # months since the run began in September of school year 0
-        self.child_weight = float(scale)  # real children each simulated child stands for
+        self.child_weight = self.full_city.pupils / self.city.pupils  # real children per simulated child
         self.travel_minutes = self.city.travel_minutes
         cfg = self.config
 

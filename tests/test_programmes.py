@@ -97,3 +97,66 @@ def test_summer_days_attended_follow_the_binomial_dose():
     assert abs(days.mean() - mean) < 4 * np.sqrt(var / days.size)
     assert abs(days.var() / var - 1) < 0.15
     assert days.min() >= 0 and days.max() <= config.days_offered
+
+
+def _enrol_in_june(overrides: dict, seed: int = 5) -> sk.CityModel:
+    config, _ = load_scenario("universal_summer")
+    model = sk.CityModel(config.with_overrides(overrides), seed=seed, years=1)
+    for _ in range(JUNE_OF_YEAR_0):
+        model.step()
+    return model
+
+
+@pytest.mark.parametrize("targeting", ["universal", "income", "need", "neighborhoods"])
+def test_targeting_decides_who_is_eligible(targeting):
+    overrides = {"programmes.summer.targeting": targeting, "programmes.summer.neighborhoods": ["The Point"]}
+    model = _enrol_in_june(overrides)
+    children, programme = model.children, model.programmes[0]
+    enrolled = children.enrolled_summer
+    assert enrolled.any()
+    ages = children.age[enrolled]
+    assert ages.min() >= 5 and ages.max() <= 14
+    eligible = programme.eligible(model)
+    if targeting != "need":  # scores moved after June's allocation; needs and places did not
+        assert not (enrolled & ~eligible).any()
+    in_band = (children.age >= 5) & (children.age <= 14)
+    if targeting == "universal":
+        assert eligible.sum() == in_band.sum()
+    elif targeting == "income":
+        assert children.disadvantaged[enrolled].all() and eligible.sum() < in_band.sum()
+    elif targeting == "need":
+        below = np.minimum(children.reading, children.math) < programme.below_grade_level + 0.2  # June's learning
+        assert ((model.needs.unmet_count(model) > 0) | below)[enrolled].all()
+    else:
+        point = model.city.neighborhood_index("The Point")
+        assert (children.neighborhood[enrolled] == point).all()
+
+
+@pytest.mark.parametrize("order", ["lowest_income", "highest_need"])
+def test_waitlist_order_puts_the_chosen_children_first(order):
+    config, _ = load_scenario("baseline")  # existing slots only: demand far exceeds capacity
+    model = sk.CityModel(config.with_overrides({"programmes.summer.waitlist_order": order}), seed=5, years=1)
+    lottery = sk.CityModel("baseline", seed=5, years=1)
+    for _ in range(JUNE_OF_YEAR_0):
+        model.step()
+        lottery.step()
+    if order == "lowest_income":
+        key = lambda m: m.children.income_z  # noqa: E731
+        assert key(model)[model.children.enrolled_summer].mean() < key(lottery)[lottery.children.enrolled_summer].mean()
+    else:
+        key = lambda m: m.needs.unmet_count(m)  # noqa: E731
+        assert key(model)[model.children.enrolled_summer].mean() > key(lottery)[lottery.children.enrolled_summer].mean()
+
+
+def test_takeup_needs_awareness_and_falls_with_travel_time():
+    model = _enrol_in_june({"programmes.summer.coverage": 1.0})
+    minutes = np.array([0.0, 10.0, 30.0, 60.0])
+    chance = model.awareness.takeup_probability(model, minutes)
+    assert (np.diff(chance) < 0).all() and chance[0] <= 1
+    children, families = model.children, model.families
+    unaware = ~families.aware_summer[children.family]
+    assert not (children.enrolled_summer & unaware).any()
+    aware_share_before = families.aware_summer.mean()
+    for _ in range(3):
+        model.step()
+    assert families.aware_summer.mean() > aware_share_before  # awareness spreads over social ties
