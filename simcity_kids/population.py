@@ -56,56 +56,22 @@ class PopulationParams(Params):
 def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -> tuple[StateArrays, StateArrays]:
     """Families and children aged 0-17 matching ``profile``'s marginals."""
     rng = streams("population.generate")
-    per_age = max(1, round(profile.pupils / 13))
-    ages = np.repeat(np.arange(LEAVING_AGE, dtype=np.int8), per_age)
-    n_children = ages.size
+    ages, child_family = _children_in_families(profile, params, rng)
+    pupils_per_family = np.bincount(child_family, weights=(ages >= SCHOOL_AGES[0]))
+    neighborhood, race, table = _homes_and_race(profile, pupils_per_family.size, rng)
+    advantage, disadvantaged = _disadvantage(profile, params, neighborhood, race, table, pupils_per_family, rng)
 
-    sizes = 1 + rng.poisson(params.extra_children_per_family, size=n_children)
-    sizes = sizes[: np.searchsorted(np.cumsum(sizes), n_children) + 1]
-    sizes[-1] -= sizes.sum() - n_children
-    n_families = sizes.size
-    order = np.argsort(ages + rng.uniform(0, params.sibling_age_spread, n_children), kind="stable")
-    child_family = np.empty(n_children, dtype=np.int32)
-    child_family[order] = np.repeat(np.arange(n_families, dtype=np.int32), sizes)
-    pupils_per_family = np.bincount(child_family, weights=(ages >= SCHOOL_AGES[0]), minlength=n_families)
-
-    hoods = profile.neighborhoods
-    hood_counts = largest_remainder(np.array([h.population_share for h in hoods]), n_families)
-    neighborhood = rng.permutation(np.repeat(np.arange(len(hoods), dtype=np.int16), hood_counts))
-
-    income_index = np.array([h.income_index for h in hoods])
-    city_mix = np.array([profile.race_shares.get(r, 0.0) for r in RACES])
-    seed_table = np.array([[(h.race or profile.race_shares).get(r, 0.0) for r in RACES] for h in hoods])
-    table = race_table(seed_table, hood_counts.astype(float), city_mix * n_families, income_index,
-                       profile.segregation.race_dissimilarity, profile.name)
-    # Each neighborhood's families get its races by quota, in random order within the neighborhood.
-    race_counts = np.array([largest_remainder(row, count) for row, count in zip(table, hood_counts)])
-    by_hood = np.lexsort((rng.random(n_families), neighborhood))
-    race = np.empty(n_families, dtype=np.int8)
-    race[by_hood] = np.repeat(np.tile(np.arange(len(RACES), dtype=np.int8), len(hoods)), race_counts.ravel())
-
-    race_shift = np.array([params.race_income_shift.get(r, 0.0) for r in RACES])
-    spread = income_spread(table, income_index, race_shift, profile.economically_disadvantaged,
-                           profile.segregation.income_dissimilarity, profile.name)
-    advantage = spread * income_index[neighborhood] + race_shift[race] + rng.standard_normal(n_families)
-    if all(h.disadvantaged_share is not None for h in hoods):
-        shares = np.array([h.disadvantaged_share for h in hoods])
-        disadvantaged = top_share_by_group(-advantage, pupils_per_family, neighborhood, shares)
-    else:
-        disadvantaged = top_share(-advantage, pupils_per_family, profile.economically_disadvantaged)
     # Income order: every disadvantaged family below every other, by advantage within each group.
+    n_families = neighborhood.size
     rank = (np.argsort(np.argsort(advantage - 1e3 * disadvantaged, kind="stable"), kind="stable") + 0.5) / n_families
     log_income = np.log(profile.median_household_income_usd) + params.log_income_sd * ndtri(rank)
     income_z = (log_income - np.log(params.national_median_income_usd)) / params.log_income_sd
     parent_ba = rng.random(n_families) < 1 / (1 + np.exp(
         -(params.parent_ba_intercept + params.parent_ba_per_income_sd * ndtri(rank))))
-    language_shift = np.array([params.race_language_shift.get(r, 0.0) for r in RACES])
-    language = language_shift[race] + rng.standard_normal(n_families)
-    if all(h.non_english_share is not None for h in hoods):
-        shares = np.array([h.non_english_share for h in hoods])
-        non_english = top_share_by_group(language, pupils_per_family, neighborhood, shares)
-    else:
-        non_english = top_share(language, pupils_per_family, profile.first_language_not_english)
+    language = np.array([params.race_language_shift.get(r, 0.0) for r in RACES])[race] + rng.standard_normal(
+        n_families)
+    non_english = _quota(profile, "non_english_share", profile.first_language_not_english, language,
+                         pupils_per_family, neighborhood)
 
     families = StateArrays(n_families)
     families.define("neighborhood", np.int16, values=neighborhood)
@@ -119,10 +85,10 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     pupil = ages >= SCHOOL_AGES[0]
     candidate = pupil & non_english[child_family]
     exit_rate = params.english_learner_exit_rate
-    latent = np.where(candidate, (ages - 5) * np.log1p(-exit_rate) + rng.gumbel(size=n_children), -np.inf)
-    english_learner = top_share(latent, pupil.astype(float), profile.english_learners)
+    latent = np.where(candidate, (ages - 5) * np.log1p(-exit_rate) + rng.gumbel(size=ages.size), -np.inf)
+    english_learner = top_share(latent, pupil.astype(float), profile.english_learners) & candidate
 
-    children = StateArrays(n_children)
+    children = StateArrays(ages.size)
     children.define("family", np.int32, values=child_family)
     children.define("age", np.int8, values=ages)
     children.define("english_learner", bool, values=english_learner)
@@ -131,6 +97,64 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     children.define("income_quintile", np.int8, fill=2)
     children.define("school", np.int16, fill=-1)
     return families, children
+
+
+def _children_in_families(profile: CityProfile, params: PopulationParams,
+                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Equal cohorts of ages 0-17 (13 of them pupils), grouped into families of siblings close in age."""
+    per_age = max(1, round(profile.pupils / 13))
+    ages = np.repeat(np.arange(LEAVING_AGE, dtype=np.int8), per_age)
+    sizes = 1 + rng.poisson(params.extra_children_per_family, size=ages.size)
+    sizes = sizes[: np.searchsorted(np.cumsum(sizes), ages.size) + 1]
+    sizes[-1] -= sizes.sum() - ages.size
+    order = np.argsort(ages + rng.uniform(0, params.sibling_age_spread, ages.size), kind="stable")
+    child_family = np.empty(ages.size, dtype=np.int32)
+    child_family[order] = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
+    return ages, child_family
+
+
+def _homes_and_race(profile: CityProfile, n_families: int,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each family's neighborhood (by population share) and race (by a neighborhood-by-race quota table
+    with the city's shares and the profile's segregation)."""
+    hoods = profile.neighborhoods
+    hood_counts = largest_remainder(np.array([h.population_share for h in hoods]), n_families)
+    neighborhood = rng.permutation(np.repeat(np.arange(len(hoods), dtype=np.int16), hood_counts))
+    city_mix = np.array([profile.race_shares.get(r, 0.0) for r in RACES])
+    seed_table = np.array([[(h.race or profile.race_shares).get(r, 0.0) for r in RACES] for h in hoods])
+    table = race_table(seed_table, hood_counts.astype(float), city_mix * n_families,
+                       np.array([h.income_index for h in hoods]), profile.segregation.race_dissimilarity, profile.name)
+    # Each neighborhood's families get its races by quota, in random order within the neighborhood.
+    race_counts = np.array([largest_remainder(row, count) for row, count in zip(table, hood_counts)])
+    by_hood = np.lexsort((rng.random(n_families), neighborhood))
+    race = np.empty(n_families, dtype=np.int8)
+    race[by_hood] = np.repeat(np.tile(np.arange(len(RACES), dtype=np.int8), len(hoods)), race_counts.ravel())
+    return neighborhood, race, table
+
+
+def _disadvantage(profile: CityProfile, params: PopulationParams, neighborhood: np.ndarray, race: np.ndarray,
+                  table: np.ndarray, pupils_per_family: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each family's economic advantage (a latent score) and disadvantaged flag, with the profile's share and
+    income segregation."""
+    income_index = np.array([h.income_index for h in profile.neighborhoods])
+    race_shift = np.array([params.race_income_shift.get(r, 0.0) for r in RACES])
+    spread = income_spread(table, income_index, race_shift, profile.economically_disadvantaged,
+                           profile.segregation.income_dissimilarity, profile.name)
+    advantage = spread * income_index[neighborhood] + race_shift[race] + rng.standard_normal(neighborhood.size)
+    disadvantaged = _quota(profile, "disadvantaged_share", profile.economically_disadvantaged, -advantage,
+                           pupils_per_family, neighborhood)
+    return advantage, disadvantaged
+
+
+def _quota(profile: CityProfile, hood_field: str, city_share: float, latent: np.ndarray, weight: np.ndarray,
+           neighborhood: np.ndarray) -> np.ndarray:
+    """Flag the highest latent scores up to the share: each neighborhood's own when every neighborhood gives
+    one, else the city's."""
+    shares = [getattr(h, hood_field) for h in profile.neighborhoods]
+    if all(share is not None for share in shares):
+        return top_share_by_group(latent, weight, neighborhood, np.array(shares))
+    return top_share(latent, weight, city_share)
 
 
 def social_ties(families: StateArrays, params: PopulationParams, streams: Streams) -> tuple[np.ndarray, np.ndarray]:
