@@ -32,3 +32,17 @@ def test_switching_a_programme_on_leaves_unrelated_draws_alone():
 
     pd.testing.assert_frame_equal(unrelated(base), unrelated(summer))
     assert not base.outcomes.value.equals(summer.outcomes.value)
+
+
+def _outcomes(seed: int) -> pd.DataFrame:
+    return sk.run("universal_summer", years=2, seed=seed).outcomes
+
+
+def test_same_numbers_in_other_processes():
+    """Nothing depends on the process: runs on a pool of workers equal runs in this process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        remote = list(pool.map(_outcomes, [4, 5]))
+    for seed, frame in zip([4, 5], remote):
+        pd.testing.assert_frame_equal(frame, _outcomes(seed))
