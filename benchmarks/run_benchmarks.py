@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -103,9 +104,11 @@ def one_salem_run(seed: int) -> float:
 
 
 def pool_runs(runs: int, workers: int = 2) -> float:
-    """Wall time of ``runs`` Salem runs (10 years each) on a local process pool, pool start included."""
+    """Wall time of ``runs`` Salem runs (10 years each) on a local process pool, pool start included.
+
+    Workers are spawned, not forked: this process already runs threads (pyarrow), and forking those is unsafe."""
     started = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         gaps = list(pool.map(one_salem_run, range(runs)))
     assert len(gaps) == runs
     return time.perf_counter() - started

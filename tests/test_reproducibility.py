@@ -40,9 +40,10 @@ def _outcomes(seed: int) -> pd.DataFrame:
 
 def test_same_numbers_in_other_processes():
     """Nothing depends on the process: runs on a pool of workers equal runs in this process."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         remote = list(pool.map(_outcomes, [4, 5]))
     for seed, frame in zip([4, 5], remote):
         pd.testing.assert_frame_equal(frame, _outcomes(seed))
