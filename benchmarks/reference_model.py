@@ -46,6 +46,16 @@ CHILD_NEEDS = ("vision", "behavioral_health", "chronic_health")
 FAMILY_NEEDS = ("food_insecurity", "housing_instability")
 
 
+def flip_needs(holder: object, needs: tuple[str, ...], disadvantaged: bool, model: ReferenceModel) -> None:
+    """One month of each need's two-state chain, one coin flip per need (the plain reading of the rule)."""
+    for need in needs:
+        resolve, onset = model.transition[need][disadvantaged]
+        if getattr(holder, need):
+            setattr(holder, need, model.rng.random() >= resolve)
+        else:
+            setattr(holder, need, model.rng.random() < onset)
+
+
 class Family:
     """A family's shared needs; moved on once a month by whichever of its children steps first."""
 
@@ -61,13 +71,7 @@ class Family:
         if self.month_done == model.month:
             return
         self.month_done = model.month
-        rng = model.rng
-        for need in FAMILY_NEEDS:
-            resolve, onset = model.transition[need][self.disadvantaged]
-            if getattr(self, need):
-                setattr(self, need, rng.random() >= resolve)
-            else:
-                setattr(self, need, rng.random() < onset)
+        flip_needs(self, FAMILY_NEEDS, self.disadvantaged, model)
 
 
 class ChildAgent(mesa.Agent):
@@ -126,14 +130,8 @@ class ChildAgent(mesa.Agent):
         return True
 
     def update_needs(self) -> None:
-        model, rng = self.model, self.model.rng
-        self.family.update_needs(model)
-        for need in CHILD_NEEDS:
-            resolve, onset = model.transition[need][self.disadvantaged]
-            if getattr(self, need):
-                setattr(self, need, rng.random() >= resolve)
-            else:
-                setattr(self, need, rng.random() < onset)
+        self.family.update_needs(self.model)
+        flip_needs(self, CHILD_NEEDS, self.disadvantaged, self.model)
 
     def penalty(self, field: str) -> float:
         """Sum over this child's unmet needs (own and family's) of a per-need penalty."""

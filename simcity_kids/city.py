@@ -38,7 +38,6 @@ DEFAULT_PROVIDERS: dict[str, tuple[float, int]] = {
     "homework_help": (15, 3000),
 }
 PUPILS_PER_SCHOOL = {"elementary": 450, "middle": 700, "high": 1200}  # assumption, for generated schools
-LEVEL_SHARES = {"elementary": 0.6, "middle": 0.2, "high": 0.2}  # assumption: split of a school count
 
 
 class _Strict(BaseModel):
@@ -275,12 +274,6 @@ def _generated_providers(pupils: int, hoods: list[dict], rng: np.random.Generato
             providers.append({"name": f"{kind.replace('_', ' ')} {k + 1}", "type": kind, "neighborhood": hood,
                               "capacity": int(capacity)})
     return providers
-
-
-def school_counts_from_total(total: int) -> dict[str, int]:
-    """Split a district's school count by level (assumption: 60% elementary, 20% middle, 20% high)."""
-    counts = largest_remainder(np.array(list(LEVEL_SHARES.values())), total)
-    return {level: max(1, int(c)) for level, c in zip(LEVEL_SHARES, counts)}
 
 
 def builtin_cities() -> list[str]:

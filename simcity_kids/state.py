@@ -47,13 +47,6 @@ class StateArrays:
     def __len__(self) -> int:
         return self._size
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._arrays
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._arrays)
-
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where ``mask`` is False (leavers)."""
         for name, array in self._arrays.items():
