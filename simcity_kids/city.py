@@ -80,9 +80,9 @@ class SchoolSpec(_Strict):
     name: str
     level: Literal["elementary", "middle", "high"]
     neighborhood: str
-    capacity: int = Field(gt=0)
+    capacity: int = Field(gt=0, description="seats: pupils beyond them try the next nearest school")
     quality: float | None = Field(None, ge=-0.5, le=0.5, description="value added, SD per year")
-    counselors: int = Field(1, ge=0)
+    counselors: int = Field(1, ge=0, description="counselors who can carry success plans (their caseload)")
 
 
 class ProviderSpec(_Strict):
@@ -193,13 +193,14 @@ class CityProfile(_Strict):
         return [n.name for n in self.neighborhoods].index(name)
 
     def scaled(self, scale: float) -> CityProfile:
-        """The same city with 1/scale of its pupils and provider slots: each simulated child stands for
-        ``scale`` children. Means and rates are unchanged; counts and costs are multiplied back."""
+        """The same city with 1/scale of its pupils, school seats and provider slots: each simulated child
+        stands for ``scale`` children. Means and rates are unchanged; counts and costs are multiplied back."""
         if scale == 1:
             return self
         providers = [p.model_copy(update={"capacity": int(round(p.capacity / scale))}) for p in self.providers]
+        schools = [s.model_copy(update={"capacity": max(1, int(round(s.capacity / scale)))}) for s in self.schools]
         return self.model_copy(update={"pupils": max(13, int(round(self.pupils / scale))),
-                                       "providers": providers})
+                                       "providers": providers, "schools": schools})
 
 
 def _fill_in(data: dict[str, Any]) -> dict[str, Any]:

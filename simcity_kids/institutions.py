@@ -19,16 +19,23 @@ if TYPE_CHECKING:
 
 
 class School(mesa.Agent):
-    """A school: its level, catchment neighborhood, capacity, value added and current composition."""
+    """A school: its level, neighborhood, capacity (seats), value added and this year's composition.
+
+    ``population.Population.assign_schools`` fills it up to its capacity each September and sets its
+    composition; the outcomes table reports the composition by school (``group_kind = 'school'``)."""
 
     def __init__(self, model: CityModel, spec: SchoolSpec, quality: float):
         super().__init__(model)
         self.name, self.level, self.capacity = spec.name, spec.level, spec.capacity
         self.neighborhood = model.city.neighborhood_index(spec.neighborhood)
         self.quality = quality  # value added against the national norm, SD per school year
-        self.counselors = spec.counselors
         self.pupils = 0
         self.share_disadvantaged = 0.0
+
+    @property
+    def over_capacity(self) -> int:
+        """Pupils beyond the school's seats: those no school of their level had room for."""
+        return max(0, self.pupils - self.capacity)
 
     def update_composition(self, pupils: int, disadvantaged: int) -> None:
         self.pupils = pupils

@@ -27,6 +27,10 @@ class LeavingParams(Params):
     college_intercept: float = param(
         0.4, "logit", "assumption: calibrated towards about 62% of US graduates enrolling in college (NCES)")
     college_per_sd: float = param(0.9, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
+    college_per_attendance: float = param(
+        6.0, "logit per share of days attended above normal",
+        "assumption: attendance predicts enrolment beyond scores (MODEL_SPEC 3.8), weaker than for graduation",
+        ge=0, le=50)
 
 
 class LeavingSchool:
@@ -42,19 +46,25 @@ class LeavingSchool:
     def step(self, model: CityModel) -> None:
         if model.calendar_month != 6:
             return
-        p, children = self.params, model.children
+        children = model.children
         seniors = children.age == FINAL_GRADE_AGE
         reading, math = model.learning.observed(model)
-        score = 0.5 * (reading + math)
         attendance = model.needs.yearly_attendance(model) - model.needs.params.normal_attendance
+        graduation, college = self.chances(0.5 * (reading + math), attendance)
         draw = model.streams("leaving.graduation", model.month).random((2, len(children)))
-        graduation = _logistic(p.graduation_intercept + p.graduation_per_sd * score
-                               + p.graduation_per_attendance * attendance)
         children.graduated = seniors & (draw[0] < graduation)
-        college = _logistic(p.college_intercept + p.college_per_sd * score)
         children.college = children.graduated & (draw[1] < college)
         model.outcomes.rate(model, "graduation_rate", children.graduated, seniors)
         model.outcomes.rate(model, "college_enrolment_rate", children.college, seniors)
+
+    def chances(self, score: np.ndarray, attendance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Chance to graduate, and to enrol in college once graduated, from the mean of reading and math
+        (SD) and the year's attendance above the normal rate (share of days)."""
+        p = self.params
+        graduation = _logistic(p.graduation_intercept + p.graduation_per_sd * score
+                               + p.graduation_per_attendance * attendance)
+        college = _logistic(p.college_intercept + p.college_per_sd * score + p.college_per_attendance * attendance)
+        return graduation, college
 
 
 def _logistic(x: np.ndarray) -> np.ndarray:

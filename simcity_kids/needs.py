@@ -20,6 +20,7 @@ from pydantic import Field
 from .params import ASSUMPTION, Params, param
 from .population import SCHOOL_AGES
 from .rng import monthly_noise
+from .state import StateArrays
 
 if TYPE_CHECKING:
     from .model import CityModel
@@ -93,14 +94,10 @@ class Needs:
         self.params = params
         children, families = model.children, model.families
         for need in NEEDS:
-            spec = params.spec(need)
-            people = children if spec.level == "child" else families
-            disadvantaged = self._disadvantaged(model, spec)
-            prevalence = np.where(disadvantaged, spec.prevalence_disadvantaged, spec.prevalence_other)
-            rng = model.streams(f"needs.{need}.initial")
-            flags = people.define(f"need_{need}", bool, values=rng.random(len(people)) < prevalence)
-            people.define(f"wait_{need}", np.int16,
-                          values=_months_to_change(rng, self._change_chance(spec, disadvantaged, flags)))
+            people = children if params.spec(need).level == "child" else families
+            people.define(f"need_{need}", bool)
+            people.define(f"wait_{need}", np.int16)
+            self._start(need, people, np.arange(len(people)), model.streams(f"needs.{need}.initial"))
         children.define("attendance_trait", np.float32)
         children.define("attendance", np.float32, fill=params.normal_attendance)
         children.define("attendance_days", np.float32)
@@ -120,22 +117,25 @@ class Needs:
         self._pattern: np.ndarray | None = None
         self._summary: dict[str, np.ndarray] = {}
 
-    @staticmethod
-    def _disadvantaged(model: CityModel, spec: NeedSpec) -> np.ndarray:
-        return model.families.disadvantaged if spec.level == "family" else model.children.disadvantaged
+    def _start(self, need: str, people: StateArrays, rows: np.ndarray, rng: np.random.Generator) -> None:
+        """Draw these people's need from the chain's stationary state: unmet with its prevalence, and the
+        months to the next change from the current state (memoryless, so no history is needed)."""
+        spec, disadvantaged = self.params.spec(need), people.disadvantaged[rows]
+        flags = rng.random(rows.size) < np.where(disadvantaged, spec.prevalence_disadvantaged, spec.prevalence_other)
+        getattr(people, f"need_{need}")[rows] = flags
+        getattr(people, f"wait_{need}")[rows] = _months_to_change(rng, self._change_chance(spec, disadvantaged, flags))
 
     def init_children(self, model: CityModel, new: np.ndarray) -> None:
-        """Newborns start without needs, with their months until onset; and with an attendance trait."""
+        """Newborns get an attendance trait and start each child need in its stationary state, so that
+        prevalence stays at its sourced level as cohorts turn over (the initial population got its needs
+        in ``__init__``)."""
         children = model.children
         rng = model.streams("needs.attendance_trait", model.month)
         children.attendance_trait[new] = self.params.attendance_child_sd * rng.standard_normal(new.size)
-        if model.month == 0:  # the initial population got its needs in __init__
+        if model.month == 0:
             return
         for need in self._child_needs:
-            spec = self.params.spec(need)
-            chance = self._change_chance(spec, children.disadvantaged[new], np.zeros(new.size, dtype=bool))
-            rng = model.streams(f"needs.{need}.births", model.month)
-            getattr(children, f"wait_{need}")[new] = _months_to_change(rng, chance)
+            self._start(need, children, new, model.streams(f"needs.{need}.births", model.month))
 
     @staticmethod
     def _change_chance(spec: NeedSpec, disadvantaged: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -169,16 +169,35 @@ class Needs:
     def unmet_count(self, model: CityModel) -> np.ndarray:
         return self.summary(model, "count")
 
-    def resolve(self, model: CityModel, need: str, children_idx: np.ndarray) -> None:
-        """A service meets the need of these children (or of their families); it may arise again later."""
+    def resolve(self, model: CityModel, need: str, children_idx: np.ndarray, service: str) -> np.ndarray:
+        """A service meets ``need`` for these children: for a family need, for their whole family.
+
+        The contract every service relies on:
+
+        - only needs that are unmet change: anyone without the need keeps their state and their draws;
+        - a resolved need may arise again later: its months until onset are drawn as for anyone without it,
+          from the stream ``needs.<need>.resolved.<service>`` of this month, so two services that resolve
+          needs in the same month draw independently (call it once per service and month);
+        - attendance already set this month stays; the learning penalty of this month already reflects it
+          (programmes act after needs and before learning in the monthly order).
+
+        Returns the rows resolved (children for a child need, families for a family need), so that the
+        service can count and cost what it did.
+        """
+        if need not in NEED_DEFAULTS:
+            raise ValueError(f"unknown need '{need}'; allowed: {', '.join(NEEDS)}")
         spec = self.params.spec(need)
+        children_idx = np.asarray(children_idx, dtype=np.int64)
         people = model.children if spec.level == "child" else model.families
-        rows = children_idx if spec.level == "child" else np.unique(model.children.family[children_idx])
-        getattr(people, f"need_{need}")[rows] = False
+        rows = children_idx if spec.level == "child" else model.children.family[children_idx]
+        flags = getattr(people, f"need_{need}")
+        rows = np.unique(rows[flags[rows]])
+        flags[rows] = False
         chance = self._change_chance(spec, people.disadvantaged[rows], np.zeros(rows.size, dtype=bool))
-        rng = model.streams(f"needs.{need}.resolved", model.month)
+        rng = model.streams(f"needs.{need}.resolved.{service}", model.month)
         getattr(people, f"wait_{need}")[rows] = _months_to_change(rng, chance)
         self._pattern = None
+        return rows
 
     def penalty(self, model: CityModel, field: str) -> np.ndarray:
         """Sum over unmet needs of a per-need penalty (``attendance_penalty`` or ``learning_penalty``)."""

@@ -158,6 +158,7 @@ class Outcomes:
             self.mean(model, {"entry_reading_mean": reading, "entry_math_mean": math}, entrants)
             ready = np.minimum(reading, math) >= self.params.ready_threshold
             self.rate(model, "kindergarten_readiness_rate", ready, entrants)
+            self.record_schools(model)
         elif month == 6:
             self.mean(model, {"reading_mean": reading, "math_mean": math}, pupils)
             absent = model.needs.yearly_attendance(model) < model.needs.params.chronic_absence_threshold
@@ -204,6 +205,14 @@ class Outcomes:
             weights[row, high] = 1.0 / n_high
             weights[row, low] = -1.0 / n_low
         return weights
+
+    def record_schools(self, model: CityModel) -> None:
+        """Each school's pupils (whole city), share economically disadvantaged and pupils beyond its seats."""
+        for school in model.schools:
+            self.add_value(model, "school_pupils", "school", school.name, school.pupils * model.child_weight)
+            self.add_value(model, "school_disadvantaged_share", "school", school.name, school.share_disadvantaged)
+            self.add_value(model, "school_over_capacity", "school", school.name,
+                           school.over_capacity * model.child_weight)
 
     def record_costs(self, model: CityModel) -> None:
         total = 0.0

@@ -15,6 +15,7 @@ from scipy.special import ndtri
 
 from .city import RACES, SCHOOL_LEVELS, CityProfile
 from .params import ASSUMPTION, Params, param
+from .programmes.allocation import allocate
 from .quota import largest_remainder, top_share, top_share_by_group
 from .segregation import income_spread, race_table
 from .rng import Streams
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 SCHOOL_AGES = (5, 17)  # kindergarten at 5, grade 12 at 17; 18-year-olds leave (MODEL_SPEC section 1)
 LEAVING_AGE = 18
+SCHOOL_CHOICES = 4  # schools of a level a pupil tries, nearest first (assumption: families look nearby)
 # Family attributes copied onto each child, so monthly rules read them without a gather (they never change).
 FAMILY_TRAITS = ("neighborhood", "race", "income_z", "disadvantaged")
 
@@ -184,6 +186,10 @@ class Population:
         self.version = 0  # changes whenever the rows of ``model.children`` change (each September)
         self.families_by_income = np.argsort(model.families.income_usd, kind="stable")
         self.catchments = {level: self._catchment_table(model, level) for level in SCHOOL_LEVELS}
+        self.school_choices = {level: self._school_choices(model, level) for level in SCHOOL_LEVELS}
+        # One lottery number per family, drawn once: siblings share it, and the same families keep their
+        # places from year to year, so a full school does not reshuffle its pupils every September.
+        self.school_lottery = model.streams("population.school_lottery").random(len(model.families))
         self.assign_schools(model)
         self.set_income_quintiles(model)
 
@@ -219,21 +225,45 @@ class Population:
         model.init_new_children(np.arange(first_new, len(model.children)))
 
     def assign_schools(self, model: CityModel) -> None:
-        """Each pupil attends the nearest school of their level (catchment), ties split by family."""
+        """Place every pupil in a school of their level, no school beyond its capacity.
+
+        Each pupil's first choice is the nearest school of the level (equally near schools split by family),
+        then the next nearest ones. Families are placed in the order of their lottery number, a round per
+        choice (``programmes.allocation.allocate``). A pupil every choice turns away still attends their
+        first choice, over its capacity (a public school cannot refuse a pupil of its catchment): the school
+        counts them in ``over_capacity``.
+        """
         children = model.children
         grade = children.age.astype(np.int16) - SCHOOL_AGES[0]
         children.school = -1
+        capacity = np.array([s.capacity for s in model.schools], dtype=np.int64)
         for level, (low, high) in SCHOOL_LEVELS.items():
-            table, counts = self.catchments[level]
             pupils = np.flatnonzero((grade >= low) & (grade <= high))
-            hood = children.neighborhood[pupils]
-            children.school[pupils] = table[hood, children.family[pupils] % counts[hood]]
+            table, counts = self.catchments[level]
+            hood, family = children.neighborhood[pupils], children.family[pupils]
+            first = table[hood, family % counts[hood]]
+            if (np.bincount(first, minlength=capacity.size) <= capacity).all():
+                children.school[pupils] = first  # every first choice has room: no waitlist to run
+                continue
+            choices = np.column_stack([first, self.school_choices[level][hood]])
+            choices = _drop_repeats(choices)
+            placed = allocate(choices, self.school_lottery[family], capacity)
+            children.school[pupils] = np.where(placed >= 0, placed, first)
         enrolled = children.school >= 0
         pupils = np.bincount(children.school[enrolled], minlength=len(model.schools))
         disadvantaged = np.bincount(children.school[enrolled], weights=children.disadvantaged[enrolled],
                                     minlength=len(model.schools))
         for school, count, poor in zip(model.schools, pupils, disadvantaged):
             school.update_composition(int(count), int(poor))
+
+    @staticmethod
+    def _school_choices(model: CityModel, level: str) -> np.ndarray:
+        """For each neighborhood, the schools of ``level`` nearest first (ties in school order), at most
+        ``SCHOOL_CHOICES`` of them: the places a pupil tries after their first choice."""
+        ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
+        minutes = model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
+        order = np.argsort(minutes, axis=1, kind="stable")[:, :SCHOOL_CHOICES]
+        return ids[order]
 
     @staticmethod
     def _catchment_table(model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
@@ -255,3 +285,14 @@ class Population:
         family_quintile = np.empty(order.size, dtype=np.int8)
         family_quintile[order] = np.minimum(midpoints * 5 // max(len(children), 1), 4)
         children.income_quintile = family_quintile[children.family]
+
+
+def _drop_repeats(choices: np.ndarray) -> np.ndarray:
+    """Each row's choices with any repeat of an earlier choice replaced by the row's first choice.
+
+    ``allocate`` tries a pupil's choices in rounds; a school tried twice would only waste a round, and the
+    first choice has been tried already, so a repeat becomes a harmless second try of a school that was full."""
+    repeated = np.zeros(choices.shape, dtype=bool)
+    for k in range(1, choices.shape[1]):
+        repeated[:, k] = (choices[:, :k] == choices[:, k:k + 1]).any(axis=1)
+    return np.where(repeated, choices[:, :1], choices)

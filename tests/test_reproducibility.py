@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter, defaultdict
+
+import numpy as np
 import pandas as pd
 
 import simcity_kids as sk
+import simcity_kids.model as model_module
+from simcity_kids.rng import Streams
 
 
 def test_same_seed_identical_outcomes():
@@ -20,18 +26,94 @@ def test_other_seed_different_outcomes():
     assert not first.outcomes.value.equals(second.outcomes.value)
 
 
-def test_switching_a_programme_on_leaves_unrelated_draws_alone():
-    """Common random numbers: needs and attendance do not depend on the summer programme's draws."""
-    base = sk.run("baseline", years=2, seed=3)
-    summer = sk.run("universal_summer", years=2, seed=3)
+class RecordingStreams(Streams):
+    """The model's streams, remembering every call made on every generator they hand out."""
 
-    def unrelated(result: sk.RunResult) -> pd.DataFrame:
-        frame = result.outcomes
-        rows = frame[frame.metric.astype(str).str.startswith(("unmet_", "chronic_absence", "entry_"))]
-        return rows.reset_index(drop=True)
+    created: list[RecordingStreams] = []
 
-    pd.testing.assert_frame_equal(unrelated(base), unrelated(summer))
-    assert not base.outcomes.value.equals(summer.outcomes.value)
+    def __init__(self, seed):
+        super().__init__(seed)
+        self.requests: Counter[tuple[str, int]] = Counter()
+        self.calls: dict[tuple[str, int], list[tuple[str, tuple, dict, str]]] = defaultdict(list)
+        RecordingStreams.created.append(self)
+
+    def __call__(self, name: str, month: int = 0):
+        self.requests[(name, month)] += 1
+        return _Recorder(super().__call__(name, month), self.calls[(name, month)])
+
+
+class _Recorder:
+    """A generator that logs (method, args, kwargs, digest of the result, its size) for each draw."""
+
+    def __init__(self, generator: np.random.Generator, log: list):
+        self._generator, self._log = generator, log
+
+    def __getattr__(self, method: str):
+        function = getattr(self._generator, method)
+
+        def draw(*args, **kwargs):
+            result = function(*args, **kwargs)
+            result_array = np.asarray(result)
+            self._log.append((method, args, kwargs, hashlib.sha256(result_array.tobytes()).hexdigest(),
+                              result_array.size))
+            return result
+        return draw
+
+
+def _recorded_run(monkeypatch, scenario: str, seed: int, years: int) -> tuple[RecordingStreams, sk.CityModel]:
+    monkeypatch.setattr(model_module, "Streams", RecordingStreams)
+    RecordingStreams.created.clear()
+    model = sk.CityModel(scenario, seed=seed, years=years).run()
+    (streams,) = RecordingStreams.created
+    return streams, model
+
+
+def test_a_streams_draws_depend_on_seed_name_and_month_only(seed):
+    def draws(streams: Streams, name: str, month: int) -> np.ndarray:
+        return streams(name, month).random(16)
+
+    fresh = draws(Streams(seed), "needs.vision", 5)
+    busy = Streams(seed)
+    for name in ("learning.noise", "needs.vision", "population.births"):
+        busy(name, 4).random(1000)  # other decisions, and this one in another month, drawn first
+    np.testing.assert_array_equal(draws(busy, "needs.vision", 5), fresh)
+    np.testing.assert_array_equal(draws(busy, "needs.vision", 5), fresh)  # asked again: the same draws
+    for other in (draws(Streams(seed), "needs.behavioral_health", 5), draws(Streams(seed), "needs.vision", 6),
+                  draws(Streams(seed + 1), "needs.vision", 5)):
+        assert not np.isin(other, fresh).any()
+
+
+def test_every_decision_draws_from_its_own_stream(monkeypatch, seed):
+    """Each (decision, month) is asked for once in a run, and its draws are what a fresh ``Streams`` with the
+    run's seed gives for that name and month: no draw depends on what other decisions drew before."""
+    streams, _ = _recorded_run(monkeypatch, "universal_summer", seed, years=5)
+    assert max(streams.requests.values()) == 1, [key for key, n in streams.requests.items() if n > 1]
+    first_draws = {key: calls[0][3] for key, calls in streams.calls.items() if calls[0][4] > 0}
+    repeated = Counter(first_draws.values())
+    assert [key for key, digest in first_draws.items() if repeated[digest] > 1] == []  # each its own numbers
+    for (name, month), calls in streams.calls.items():
+        generator = Streams(seed)(name, month)  # a new Streams each time: nothing drawn before
+        for method, args, kwargs, digest, _ in calls:
+            result = np.asarray(getattr(generator, method)(*args, **kwargs))
+            assert hashlib.sha256(result.tobytes()).hexdigest() == digest, (name, month, method)
+
+
+def test_switching_a_programme_on_leaves_every_other_decisions_draws_alone(monkeypatch, seed):
+    """Common random numbers: with summer programming switched on, every decision that is not the
+    programme's own (needs, attendance, learning noise, births, elections ...) draws bit-identical numbers."""
+    years = 5  # an election in year 4
+    runs = [_recorded_run(monkeypatch, scenario, seed, years) for scenario in ("baseline", "universal_summer")]
+    off, on = ({key: [(method, digest) for method, _, _, digest, _ in calls] for key, calls in streams.calls.items()}
+               for streams, _ in runs)
+    assert off.keys() == on.keys()
+    others = [key for key in off if not key[0].startswith("summer.")]
+    decisions = {name for name, _ in others}
+    assert {"needs.vision", "needs.attendance", "learning.noise", "population.births", "cabinet.election",
+            "leaving.graduation", "awareness.summer"} <= decisions
+    changed = [key for key in others if off[key] != on[key]]
+    assert changed == []
+    enrolled = [sum(model.programmes[0].enrolled_count.values()) for _, model in runs]
+    assert enrolled[1] > 2 * enrolled[0]  # the programme did act
 
 
 def _outcomes(seed: int) -> pd.DataFrame:
