@@ -227,16 +227,19 @@ class Population:
     def assign_schools(self, model: CityModel) -> None:
         """Place every pupil in a school of their level, no school beyond its capacity.
 
-        Each pupil's first choice is the nearest school of the level (equally near schools split by family),
-        then the next nearest ones. Families are placed in the order of their lottery number, a round per
-        choice (``programmes.allocation.allocate``). A pupil every choice turns away still attends their
-        first choice, over its capacity (a public school cannot refuse a pupil of its catchment): the school
-        counts them in ``over_capacity``.
+        A pupil who was at a school of this level last year stays there: they go first, with that school as
+        their first choice. A pupil new to the level tries the nearest school (equally near schools split by
+        family), then the next nearest ones. Within each group families go in the order of their lottery
+        number, a round per choice (``programmes.allocation.allocate``). A pupil every choice turns away
+        still attends the nearest school, over its capacity (a public school cannot refuse a pupil of its
+        catchment): the school counts them in ``over_capacity``.
         """
         children = model.children
         grade = children.age.astype(np.int16) - SCHOOL_AGES[0]
+        last_year = children.school.copy()
         children.school = -1
         capacity = np.array([s.capacity for s in model.schools], dtype=np.int64)
+        level_of = np.array([s.level for s in model.schools] + [""])  # last_year = -1 reads the blank
         for level, (low, high) in SCHOOL_LEVELS.items():
             pupils = np.flatnonzero((grade >= low) & (grade <= high))
             table, counts = self.catchments[level]
@@ -245,9 +248,10 @@ class Population:
             if (np.bincount(first, minlength=capacity.size) <= capacity).all():
                 children.school[pupils] = first  # every first choice has room: no waitlist to run
                 continue
-            choices = np.column_stack([first, self.school_choices[level][hood]])
-            choices = _drop_repeats(choices)
-            placed = allocate(choices, self.school_lottery[family], capacity)
+            continuing = level_of[last_year[pupils]] == level
+            stay = np.where(continuing, last_year[pupils], first)
+            choices = _drop_repeats(np.column_stack([stay, first, self.school_choices[level][hood]]))
+            placed = allocate(choices, self.school_lottery[family] - continuing, capacity)
             children.school[pupils] = np.where(placed >= 0, placed, first)
         enrolled = children.school >= 0
         pupils = np.bincount(children.school[enrolled], minlength=len(model.schools))
@@ -288,10 +292,10 @@ class Population:
 
 
 def _drop_repeats(choices: np.ndarray) -> np.ndarray:
-    """Each row's choices with any repeat of an earlier choice replaced by the row's first choice.
+    """Each row's choices with every repeat of an earlier choice replaced by the row's first choice.
 
-    ``allocate`` tries a pupil's choices in rounds; a school tried twice would only waste a round, and the
-    first choice has been tried already, so a repeat becomes a harmless second try of a school that was full."""
+    ``allocate`` tries a pupil's choices in rounds, and a school that turned a pupil away stays full; so a
+    repeat, or a retry of the first choice, can only be turned away again: neither takes a seat twice."""
     repeated = np.zeros(choices.shape, dtype=bool)
     for k in range(1, choices.shape[1]):
         repeated[:, k] = (choices[:, :k] == choices[:, k:k + 1]).any(axis=1)

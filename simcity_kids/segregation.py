@@ -25,13 +25,6 @@ def dissimilarity(group: np.ndarray, others: np.ndarray) -> float:
     return float(0.5 * np.abs(group / group.sum() - others / others.sum()).sum())
 
 
-def pupils_dissimilarity(flag: np.ndarray, neighborhood: np.ndarray, n_neighborhoods: int) -> float:
-    """Dissimilarity index of flagged pupils against the others, from per-pupil arrays."""
-    group = np.bincount(neighborhood, weights=flag, minlength=n_neighborhoods)
-    everyone = np.bincount(neighborhood, minlength=n_neighborhoods)
-    return dissimilarity(group, everyone - group)
-
-
 def fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200,
                 tolerance: float = 1e-6) -> np.ndarray:
     """Iterative proportional fitting: a table near ``seed`` whose margins are ``rows`` and ``cols``."""

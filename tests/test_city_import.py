@@ -104,8 +104,8 @@ def test_example_imports_with_its_shares():
     assert np.isfinite(city.travel_minutes).all()
 
 
-def test_example_runs():
-    result = sk.run("baseline", city=str(RIVERTON), years=2, seed=1)
+def test_example_runs(seed):
+    result = sk.run("baseline", city=str(RIVERTON), years=2, seed=seed)
     assert result.city.name == "Riverton" and len(result.outcomes) > 0
     assert sorted(result.outcomes.year.unique()) == [0, 1]
 

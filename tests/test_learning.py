@@ -15,10 +15,10 @@ def _gap_change(trace: pd.DataFrame, months: tuple[int, int]) -> float:
     return float((gap[months[1]] - gap[months[0]]).mean())
 
 
-def test_summer_setting_changes_gap_movement_over_july_and_august(large_salem):
+def test_summer_setting_changes_gap_movement_over_july_and_august(large_salem, seed):
     weak = sk.run(ScenarioConfig().with_overrides({"learning.summer_loss": "weak"}), city=large_salem,
-                  years=3, seed=2)
-    strong = sk.run("strong_summer_loss", city=large_salem, years=3, seed=2)
+                  years=3, seed=seed)
+    strong = sk.run("strong_summer_loss", city=large_salem, years=3, seed=seed)
     summer_weak, summer_strong = _gap_change(weak.trace, (6, 8)), _gap_change(strong.trace, (6, 8))
     # Faucet: about 0.04 SD per SD of log income per summer, about 0.1 SD on the Q5-Q1 gap.
     assert summer_strong > summer_weak + 0.05
@@ -28,8 +28,8 @@ def test_summer_setting_changes_gap_movement_over_july_and_august(large_salem):
     assert abs(school_strong - school_weak) < 0.02
 
 
-def test_boosts_fade_unless_sustained():
-    model = sk.CityModel(seed=1, years=1)
+def test_boosts_fade_unless_sustained(seed):
+    model = sk.CityModel(seed=seed, years=1)
     children = model.children
     idx = np.arange(10)
     before = children.reading[idx].copy()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.city import RACES
+from simcity_kids.city import RACES, SCHOOL_LEVELS
 from simcity_kids.population import SCHOOL_AGES
 
 TOLERANCE = 0.02  # 2 percentage points (issue 2)
@@ -23,9 +23,9 @@ def _shares(model: sk.CityModel) -> dict[str, float]:
     return shares
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_synthetic_salem_matches_profile_shares(seed):
-    model = sk.CityModel(city="salem", seed=seed)
+@pytest.mark.parametrize("offset", [0, 1, 2])
+def test_synthetic_salem_matches_profile_shares(seed, offset):
+    model = sk.CityModel(city="salem", seed=seed + offset)
     profile = model.city
     expected = {f"race.{r}": profile.race_shares[r] for r in RACES}
     expected |= {"economically_disadvantaged": profile.economically_disadvantaged,
@@ -40,8 +40,8 @@ def test_synthetic_salem_matches_profile_shares(seed):
     assert under_five > 0.3 * pupils  # preschool-age children exist
 
 
-def test_families_are_mostly_local_and_income_ordered():
-    model = sk.CityModel(city="salem", seed=3)
+def test_families_are_mostly_local_and_income_ordered(seed):
+    model = sk.CityModel(city="salem", seed=seed)
     families = model.families
     source, target = model.ties
     same_hood = families.neighborhood[source] == families.neighborhood[target]
@@ -62,9 +62,9 @@ def _entry_gaps(result: sk.RunResult, metric: str) -> np.ndarray:
 EVIDENCE_RANGE = (1.0, 1.23)  # Duncan & Magnuson 2013: more than 1 SD; Reardon 2011: 90/10 gap 1.23 SD
 
 
-def test_kindergarten_entry_income_gap_in_evidence_range(large_salem):
+def test_kindergarten_entry_income_gap_in_evidence_range(large_salem, seed):
     """The model's entry gap, measured on Salem's profile at ten times its size (little sampling noise)."""
-    large = sk.run("baseline", city=large_salem, years=4, seed=5)
+    large = sk.run("baseline", city=large_salem, years=4, seed=seed)
     for metric in ("entry_reading_mean_gap", "entry_math_mean_gap"):
         gap = _entry_gaps(large, metric).mean()
         assert EVIDENCE_RANGE[0] <= gap <= EVIDENCE_RANGE[1], (metric, gap)
@@ -76,3 +76,63 @@ def test_salem_entry_gap_is_consistent_with_the_evidence_range(baseline_run):
         gaps = _entry_gaps(baseline_run, metric)
         error = 2 * gaps.std(ddof=1) / np.sqrt(gaps.size)
         assert EVIDENCE_RANGE[0] - error <= gaps.mean() <= EVIDENCE_RANGE[1] + error, (metric, gaps)
+
+
+def _first_choice(model: sk.CityModel, pupils: np.ndarray) -> np.ndarray:
+    """The nearest school of each pupil's level (equally near schools split by family)."""
+    children, population = model.children, model.population
+    grade = children.age[pupils].astype(int) - SCHOOL_AGES[0]
+    first = np.empty(pupils.size, dtype=int)
+    for level, (low, high) in SCHOOL_LEVELS.items():
+        at_level = (grade >= low) & (grade <= high)
+        table, counts = population.catchments[level]
+        hood, family = children.neighborhood[pupils[at_level]], children.family[pupils[at_level]]
+        first[at_level] = table[hood, family % counts[hood]]
+    return first
+
+
+def test_schools_fill_to_capacity_and_send_the_rest_to_the_next_nearest(seed):
+    model = sk.CityModel(seed=seed, years=2)
+    children, schools = model.children, model.schools
+    pupils = np.flatnonzero(children.age >= SCHOOL_AGES[0])
+    grade = children.age[pupils] - SCHOOL_AGES[0]
+    level = np.array([s.level for s in schools])[children.school[pupils]]
+    for name, (low, high) in SCHOOL_LEVELS.items():
+        assert (level[(grade >= low) & (grade <= high)] == name).all()
+    counts = np.bincount(children.school[pupils], minlength=len(schools))
+    assert all(count <= s.capacity and count == s.pupils for count, s in zip(counts, schools))
+    first = _first_choice(model, pupils)
+    moved = children.school[pupils] != first
+    assert moved.any()  # a full school sent pupils on: the test bites
+    assert all(counts[f] == schools[f].capacity for f in np.unique(first[moved]))
+    minutes = model.travel_minutes[children.neighborhood[pupils],
+                                   np.array([s.neighborhood for s in schools])[children.school[pupils]]]
+    assert minutes[moved].mean() > minutes[~moved].mean()  # sent further, not anywhere
+    frame = sk.run("baseline", years=1, seed=seed).outcomes
+    reported = frame[(frame.metric == "school_pupils") & (frame.group_kind == "school")].set_index("group").value
+    assert all(reported[s.name] == s.pupils for s in schools)
+
+
+def test_pupils_keep_their_school_while_they_stay_in_its_level(seed):
+    model = sk.CityModel(seed=seed, years=3)
+    for _ in range(12):
+        model.step()
+    children = model.children
+    school_before, age_before, family_before = (a.copy() for a in (children.school, children.age, children.family))
+    for _ in range(12):
+        model.step()
+    stayed = age_before + 1 < 18
+    assert np.array_equal(children.family[: stayed.sum()], family_before[stayed])  # leavers dropped in order
+    level = np.array([s.level for s in model.schools] + [""])
+    before, after = school_before[stayed], children.school[: stayed.sum()]
+    same_level = (before >= 0) & (level[before] == level[after])
+    assert same_level.sum() > 2000
+    assert np.array_equal(after[same_level], before[same_level])
+
+
+def test_a_level_without_enough_seats_overfills_the_nearest_school(seed):
+    profile = sk.load_city("salem")
+    schools = [s.model_copy(update={"capacity": 600}) if s.level == "high" else s for s in profile.schools]
+    model = sk.CityModel(city=profile.model_copy(update={"schools": schools}), seed=seed, years=1)
+    high = next(s for s in model.schools if s.level == "high")
+    assert high.pupils > 1000 and high.over_capacity == high.pupils - 600

@@ -12,16 +12,16 @@ from simcity_kids.scenario import load_scenario
 JUNE_OF_YEAR_0, END_OF_AUGUST = 10, 12  # steps from September of year 0 to the end of the month
 
 
-def _run_months(scenario: str, months: int, seed: int = 4) -> sk.CityModel:
+def _run_months(scenario: str, months: int, seed: int) -> sk.CityModel:
     model = sk.CityModel(scenario, seed=seed, years=2)
     for _ in range(months):
         model.step()
     return model
 
 
-def test_enrolled_children_gain_more_over_summer_than_without_the_programme():
-    with_programme = _run_months("universal_summer", JUNE_OF_YEAR_0)
-    without = _run_months("baseline", JUNE_OF_YEAR_0)
+def test_enrolled_children_gain_more_over_summer_than_without_the_programme(seed):
+    with_programme = _run_months("universal_summer", JUNE_OF_YEAR_0, seed)
+    without = _run_months("baseline", JUNE_OF_YEAR_0, seed)
     enrolled = np.flatnonzero(with_programme.children.enrolled_summer)
     assert enrolled.size > 500
     start_with, start_without = (m.learning.observed(m)[0][enrolled].copy() for m in (with_programme, without))
@@ -35,13 +35,13 @@ def test_enrolled_children_gain_more_over_summer_than_without_the_programme():
     assert gain < with_programme.config.programmes.summer.effect_sd
 
 
-def test_no_provider_ever_exceeds_capacity():
+def test_no_provider_ever_exceeds_capacity(seed):
     config, _ = load_scenario("universal_summer")
     oversubscribed = config.with_overrides({"programmes.summer.coverage": 1.0,
                                             "programmes.summer.waitlist_order": "highest_need",
                                             "cabinet.champion_loss_probability": 1.0})
     for scenario in ("baseline", oversubscribed):
-        model = sk.CityModel(scenario, seed=9, years=6)
+        model = sk.CityModel(scenario, seed=seed, years=6)
         for _ in range(model.years * 12):
             month = model.calendar_month
             model.step()
@@ -55,9 +55,9 @@ def test_no_provider_ever_exceeds_capacity():
         assert (waitlisted > 0).any()  # demand exceeded capacity at least once: the test bites
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_allocation_respects_capacity_and_waitlist_order(seed):
-    rng = np.random.default_rng(seed)
+@pytest.mark.parametrize("offset", range(5))
+def test_allocation_respects_capacity_and_waitlist_order(seed, offset):
+    rng = np.random.default_rng(seed + offset)
     applicants, providers = 400, 5
     choices = np.stack([rng.permutation(providers)[:3] for _ in range(applicants)])
     priority = rng.random(applicants)
@@ -77,19 +77,19 @@ def test_allocation_respects_capacity_and_waitlist_order(seed):
         assert not ((choices == provider).any(axis=1) & (placed < 0)).any()
 
 
-def test_cost_follows_funded_slots_and_phase_in():
-    result = sk.run("universal_summer", years=3, seed=6)
+def test_cost_follows_funded_slots_and_phase_in(seed):
+    result = sk.run("universal_summer", years=3, seed=seed)
     frame = result.outcomes
     cost = frame[(frame.metric == "cost_usd") & (frame.group == "summer")].set_index("year").value
     assert cost[0] > 0 and cost[1] > cost[0]  # two-year phase-in
-    baseline = sk.run("baseline", years=1, seed=6).outcomes
+    baseline = sk.run("baseline", years=1, seed=seed).outcomes
     assert baseline[(baseline.metric == "cost_usd") & (baseline.group == "total")].value.sum() == 0
     per_child = frame[(frame.metric == "cost_per_child_served_usd") & (frame.group == "summer")].value
     assert (per_child > 0).all()
 
 
-def test_summer_days_attended_follow_the_binomial_dose():
-    model = _run_months("universal_summer", JUNE_OF_YEAR_0, seed=8)
+def test_summer_days_attended_follow_the_binomial_dose(seed):
+    model = _run_months("universal_summer", JUNE_OF_YEAR_0, seed)
     config = model.config.programmes.summer
     days = model.children.summer_days[model.children.enrolled_summer].astype(float)
     mean, var = config.days_offered * config.attendance_probability, config.days_offered * (
@@ -99,7 +99,7 @@ def test_summer_days_attended_follow_the_binomial_dose():
     assert days.min() >= 0 and days.max() <= config.days_offered
 
 
-def _enrol_in_june(overrides: dict, seed: int = 5) -> sk.CityModel:
+def _enrol_in_june(overrides: dict, seed: int) -> sk.CityModel:
     config, _ = load_scenario("universal_summer")
     model = sk.CityModel(config.with_overrides(overrides), seed=seed, years=1)
     for _ in range(JUNE_OF_YEAR_0):
@@ -108,9 +108,9 @@ def _enrol_in_june(overrides: dict, seed: int = 5) -> sk.CityModel:
 
 
 @pytest.mark.parametrize("targeting", ["universal", "income", "need", "neighborhoods"])
-def test_targeting_decides_who_is_eligible(targeting):
+def test_targeting_decides_who_is_eligible(targeting, seed):
     overrides = {"programmes.summer.targeting": targeting, "programmes.summer.neighborhoods": ["The Point"]}
-    model = _enrol_in_june(overrides)
+    model = _enrol_in_june(overrides, seed)
     children, programme = model.children, model.programmes[0]
     enrolled = children.enrolled_summer
     assert enrolled.any()
@@ -133,10 +133,10 @@ def test_targeting_decides_who_is_eligible(targeting):
 
 
 @pytest.mark.parametrize("order", ["lowest_income", "highest_need"])
-def test_waitlist_order_puts_the_chosen_children_first(order):
+def test_waitlist_order_puts_the_chosen_children_first(order, seed):
     config, _ = load_scenario("baseline")  # existing slots only: demand far exceeds capacity
-    model = sk.CityModel(config.with_overrides({"programmes.summer.waitlist_order": order}), seed=5, years=1)
-    lottery = sk.CityModel("baseline", seed=5, years=1)
+    model = sk.CityModel(config.with_overrides({"programmes.summer.waitlist_order": order}), seed=seed, years=1)
+    lottery = sk.CityModel("baseline", seed=seed, years=1)
     for _ in range(JUNE_OF_YEAR_0):
         model.step()
         lottery.step()
@@ -148,8 +148,8 @@ def test_waitlist_order_puts_the_chosen_children_first(order):
         assert key(model)[model.children.enrolled_summer].mean() > key(lottery)[lottery.children.enrolled_summer].mean()
 
 
-def test_takeup_needs_awareness_and_falls_with_travel_time():
-    model = _enrol_in_june({"programmes.summer.coverage": 1.0})
+def test_takeup_needs_awareness_and_falls_with_travel_time(seed):
+    model = _enrol_in_june({"programmes.summer.coverage": 1.0}, seed)
     minutes = np.array([0.0, 10.0, 30.0, 60.0])
     chance = model.awareness.takeup_probability(model, minutes)
     assert (np.diff(chance) < 0).all() and chance[0] <= 1
@@ -160,3 +160,45 @@ def test_takeup_needs_awareness_and_falls_with_travel_time():
     for _ in range(3):
         model.step()
     assert families.aware_summer.mean() > aware_share_before  # awareness spreads over social ties
+
+
+def _summer_of_year_0(overrides: dict, seed: int) -> sk.CityModel:
+    """Universal summer programming in Salem (every summer provider of quality 1), to the end of August."""
+    config, _ = load_scenario("universal_summer")
+    model = sk.CityModel(config.with_overrides(overrides), seed=seed, years=1)
+    assert all(p.quality == 1.0 for p in model.programmes[0].providers)
+    for _ in range(END_OF_AUGUST):
+        model.step()
+    return model
+
+
+def test_summer_effect_grows_with_days_attended_up_to_the_high_attender_dose(seed):
+    """Common random numbers: with the effect switched off, everything else (enrolment, days, noise, drift)
+    is drawn alike, so each enrolled child's difference is the programme's effect, exactly."""
+    with_effect = _summer_of_year_0({}, seed)
+    without = _summer_of_year_0({"programmes.summer.effect_sd": 0.0}, seed)
+    children, config = with_effect.children, with_effect.config.programmes.summer
+    enrolled = children.enrolled_summer
+    np.testing.assert_array_equal(enrolled, without.children.enrolled_summer)
+    days = children.summer_days[enrolled].astype(float)
+    gain = (with_effect.learning.observed(with_effect)[0] - without.learning.observed(without)[0])[enrolled]
+    np.testing.assert_allclose(gain, config.effect_sd * np.minimum(days / config.high_attender_days, 1.0),
+                               atol=1e-6)
+    by_days = {d: gain[days == d].mean() for d in np.unique(days)}
+    below = [by_days[d] for d in sorted(by_days) if d <= config.high_attender_days]
+    above = [by_days[d] for d in sorted(by_days) if d >= config.high_attender_days]
+    assert len(below) > 5 and len(above) > 5  # both sides of the dose are seen: the test bites
+    assert (np.diff(below) > 0).all() and np.ptp(above) < 1e-6
+
+
+def test_the_summer_effect_comes_on_top_of_the_summer_drift(seed):
+    """Enrolled children still drift with family income over the summer: the programme's effect, measured
+    against similar children without a programme, is added to it, not put in its place."""
+    weak, strong = (_summer_of_year_0({"programmes.summer.effect_sd": 0.0, "learning.summer_loss": loss}, seed)
+                    for loss in ("weak", "strong"))
+    learning, children = weak.learning.params, weak.children
+    enrolled = children.enrolled_summer
+    assert enrolled.sum() > 500
+    difference = (strong.learning.observed(strong)[0] - weak.learning.observed(weak)[0])[enrolled]
+    expected = (learning.summer_drift_strong - learning.summer_drift_weak) * children.income_z[enrolled]
+    np.testing.assert_allclose(difference, expected, atol=1e-5)

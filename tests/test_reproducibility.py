@@ -13,16 +13,16 @@ import simcity_kids.model as model_module
 from simcity_kids.rng import Streams
 
 
-def test_same_seed_identical_outcomes():
-    first = sk.run("universal_summer", years=3, seed=7)
-    second = sk.run("universal_summer", years=3, seed=7)
+def test_same_seed_identical_outcomes(seed):
+    first = sk.run("universal_summer", years=3, seed=seed)
+    second = sk.run("universal_summer", years=3, seed=seed)
     pd.testing.assert_frame_equal(first.outcomes, second.outcomes)
     pd.testing.assert_frame_equal(first.trace, second.trace)
 
 
-def test_other_seed_different_outcomes():
-    first = sk.run("baseline", years=2, seed=1)
-    second = sk.run("baseline", years=2, seed=2)
+def test_other_seed_different_outcomes(seed):
+    first = sk.run("baseline", years=2, seed=seed)
+    second = sk.run("baseline", years=2, seed=seed + 1)
     assert not first.outcomes.value.equals(second.outcomes.value)
 
 
@@ -120,12 +120,12 @@ def _outcomes(seed: int) -> pd.DataFrame:
     return sk.run("universal_summer", years=2, seed=seed).outcomes
 
 
-def test_same_numbers_in_other_processes():
+def test_same_numbers_in_other_processes(seed):
     """Nothing depends on the process: runs on a pool of workers equal runs in this process."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        remote = list(pool.map(_outcomes, [4, 5]))
-    for seed, frame in zip([4, 5], remote):
-        pd.testing.assert_frame_equal(frame, _outcomes(seed))
+        remote = list(pool.map(_outcomes, [seed, seed + 1]))
+    for run_seed, frame in zip([seed, seed + 1], remote):
+        pd.testing.assert_frame_equal(frame, _outcomes(run_seed))

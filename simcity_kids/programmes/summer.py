@@ -2,7 +2,12 @@
 
 Slots are allocated in June for the coming summer. An enrolled child attends a number of days; the
 programme's effect, scaled by the provider's quality and by days attended up to the 'high attender' dose,
-replaces part of what school gave and is credited over July and August. Enrolment ends in September.
+is credited over July and August. Enrolment ends in September.
+
+The effect comes on top of the summer drift every child has (``learning.py``), it does not replace it:
+the sourced effect (WSIPP 354) is measured against similar children who spent the summer without a
+programme, so it already is the difference a programme makes to the summer change. Switching the drift
+off for enrolled children as well would count part of that difference twice.
 """
 
 from __future__ import annotations
