@@ -1,24 +1,56 @@
-"""The command line: ``simcity-kids run [SCENARIO.toml] [--city NAME|PATH] [--years N] [--seed S] [--scale K]
-[--out DIR]`` and ``simcity-kids cities``.
+"""The command line: ``simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K]
+[--out DIR] [--quiet]`` and ``simcity-kids cities``.
 
-Heavy imports (mesa, pandas) happen inside the commands so that ``--help`` answers at once. Bad input
-prints one line naming the file, the key and what is allowed, and exits with status 2.
+Heavy imports (mesa, pandas) happen inside the commands so that ``--help`` answers at once. Bad input, a
+command-line usage error included, prints one line naming the file or argument and what is allowed, and
+exits with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 EXIT_BAD_INPUT = 2
 
 
+class _UsageError(Exception):
+    """A command-line usage error, already phrased as the one line to print."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line like any other bad input, not a usage block and an exit."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message.removeprefix('argument ')}; see '{self.prog} --help'")
+
+    def parse_known_args(self, args: Sequence[str] | None = None,
+                         namespace: argparse.Namespace | None = None) -> tuple[argparse.Namespace, list[str]]:
+        """Refuse unknown arguments here, so that the message points at the help of the command given them."""
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
+
+
+def _number(kind: type[int] | type[float], allowed: str) -> Callable[[str], int | float]:
+    """An argparse type that says what is allowed when the text is no number; the run checks the range."""
+    def convert(text: str) -> int | float:
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {allowed} (got {text!r})") from None
+    return convert
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="simcity-kids",
         description="Compare citywide interventions for children by their projected effect on achievement gaps.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command")
     run = commands.add_parser("run", help="run one scenario on one city and write its outcomes",
                               description="Run a scenario (default: the baseline) on a city (default: salem), "
                               "print the main gaps by year and write outcomes.parquet, outcomes.csv, trace.csv "
@@ -27,11 +59,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="scenario TOML file, or a name in scenarios/ (default: baseline)")
     run.add_argument("--city", default="salem",
                      help="built-in city name, city TOML path or folder of city CSV files (default: salem)")
-    run.add_argument("--years", type=int, default=10, help="years to simulate, 1-20 (default: 10)")
-    run.add_argument("--seed", type=int, default=0, help="random seed, a whole number >= 0 (default: 0)")
-    run.add_argument("--scale", type=float, default=1.0,
-                     help="simulate 1/K of the children, each standing for K; totals are for the whole city "
-                     "(default: 1, every child)")
+    years, seed, scale = "a whole number between 1 and 20", "a whole number >= 0", "a number between 1 and 1000"
+    run.add_argument("--years", type=_number(int, years), default=10,
+                     help=f"years to simulate, {years} (default: 10)")
+    run.add_argument("--seed", type=_number(int, seed), default=0, help=f"random seed, {seed} (default: 0)")
+    run.add_argument("--scale", type=_number(float, scale), default=1.0,
+                     help=f"simulate 1/K of the children, each standing for K, {scale}; totals are for the "
+                     "whole city (default: 1, every child)")
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default: simcity-output/SCENARIO-CITY-seedS)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -81,15 +115,31 @@ def _slug(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
 
 
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    """The parsed command line; a usage error raises _UsageError."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # argparse would say that "command" is required, not which commands there are
+        parser.error("missing command (choose from 'run', 'cities')")
+    return args
+
+
+def _bad_input(message: str) -> int:
+    print(f"simcity-kids: error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _arguments(argv)
+    except _UsageError as exc:
+        return _bad_input(str(exc))
     from .errors import ConfigError
 
     try:
         return _cities() if args.command == "cities" else _run(args)
     except ConfigError as exc:
-        print(f"simcity-kids: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _bad_input(str(exc))
 
 
 if __name__ == "__main__":

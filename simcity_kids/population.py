@@ -176,7 +176,7 @@ def social_ties(families: StateArrays, params: PopulationParams, streams: Stream
 
 
 class Population:
-    """Each September: leavers go, everyone ages a year, a birth cohort arrives, pupils change school."""
+    """Each September: leavers go, everyone ages a year, a birth cohort arrives, pupils get school places."""
 
     name = "population"
 

@@ -15,8 +15,8 @@ from simcity_kids.cli import main
 SALEM = Path(__file__).resolve().parent.parent / "simcity_kids" / "cities" / "salem.toml"
 
 
-def test_run_writes_outcomes_and_prints_gap_table(tmp_path, capsys):
-    assert main(["run", "--years", "2", "--seed", "3", "--out", str(tmp_path), "--quiet"]) == 0
+def test_run_writes_outcomes_and_prints_gap_table(tmp_path, capsys, seed):
+    assert main(["run", "--years", "2", "--seed", str(seed), "--out", str(tmp_path), "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "Reading gaps" in printed and "income Q5-Q1" in printed and "white-Latino" in printed
     parquet = pd.read_parquet(tmp_path / "outcomes.parquet")
@@ -24,7 +24,7 @@ def test_run_writes_outcomes_and_prints_gap_table(tmp_path, capsys):
     assert list(parquet.columns) == ["year", "grade", "group_kind", "group", "metric", "value"]
     assert len(parquet) == len(csv) > 1000 and sorted(parquet.year.unique()) == [0, 1]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert manifest["scenario"] == "baseline" and manifest["city"] == "Salem" and manifest["seed"] == 3
+    assert manifest["scenario"] == "baseline" and manifest["city"] == "Salem" and manifest["seed"] == seed
     assert len(manifest["config_hash"]) == 64 and manifest["package_version"]
 
 
@@ -88,11 +88,43 @@ def test_bad_input_exits_2_with_one_clear_line(case, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+# Usage errors: argparse's multi-line usage message is replaced by the same one line as for any bad input.
+USAGE_ERRORS = {
+    "years not a whole number": (["run", "--years", "abc"], ["--years: ", "whole number between 1 and 20", "'abc'"]),
+    "seed not a whole number": (["run", "--seed", "1.5"], ["--seed: ", "whole number >= 0", "'1.5'"]),
+    "scale not a number": (["run", "--scale", "lots"], ["--scale: ", "number between 1 and 1000", "'lots'"]),
+    "unknown flag": (["run", "--colour"], ["--colour", "see 'simcity-kids run --help'"]),
+    "unknown command": (["simulate"], ["command: ", "'simulate'", "'run', 'cities'", "see 'simcity-kids --help'"]),
+    "no command": ([], ["command", "'run', 'cities'", "see 'simcity-kids --help'"]),
+    "missing value": (["run", "--city"], ["--city: ", "expected one argument", "see 'simcity-kids run --help'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_ERRORS))
+def test_usage_error_exits_2_with_one_clear_line(case, capsys):
+    argv, expected = USAGE_ERRORS[case]
+    assert main(argv) == 2
+    printed = capsys.readouterr()
+    message = printed.err.strip()
+    assert printed.out == "" and len(message.splitlines()) == 1, message
+    assert message.startswith("simcity-kids: error: ")
+    for fragment in expected:
+        assert fragment in message, (fragment, message)
+
+
 def test_bad_input_from_a_real_process_has_no_traceback(tmp_path):
     scenario = _write(tmp_path, "bad.toml", "[programmes.summer]\ncoverage = -1\n")
     done = subprocess.run([sys.executable, "-m", "simcity_kids", "run", scenario], capture_output=True, text=True)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and "programmes.summer.coverage" in done.stderr
+
+
+def test_usage_error_from_a_real_process_is_one_line():
+    done = subprocess.run([sys.executable, "-m", "simcity_kids", "run", "--years", "abc"], capture_output=True,
+                          text=True)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == ("simcity-kids: error: --years: must be a whole number between 1 and 20 (got 'abc'); "
+                           "see 'simcity-kids run --help'\n")
 
 
 def test_help_lists_run():

@@ -1,0 +1,242 @@
+"""The READMEs as a reader uses them: every code block and every command they show is run and what it prints
+is checked, and the outputs they show (the city table, the error lines) are made for real and compared.
+
+The tables below list what the READMEs show; a guard test fails when a README shows a command, a code block or
+an output line that no table lists, or when a table lists something the READMEs no longer show.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import simcity_kids as sk
+from simcity_kids.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", ROOT / "examples" / "README.md"]
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.M | re.S)
+COMMAND = re.compile(r"(simcity-kids|make|python3?|pip|\.venv/bin/\w+) \S")  # not `make` alone, not an error line
+
+
+def _blocks(doc: Path) -> list[tuple[str, str]]:
+    """The fenced code blocks of a Markdown file, as (language, text)."""
+    return FENCE.findall(doc.read_text())
+
+
+def _commands(doc: Path) -> list[str]:
+    """The commands a README shows: lines of its shell blocks (and the `# or: COMMAND` of a comment), and `code`
+    in its text that starts like a command."""
+    text = doc.read_text()
+    shown = [part.strip().removeprefix("or: ") for language, block in FENCE.findall(text) if language in ("bash", "")
+             for line in block.splitlines() for part in line.split(" # ")]
+    shown += re.findall(r"`([^`\n]+)`", FENCE.sub("", text))
+    return [command for command in shown if COMMAND.match(command)]
+
+
+# --- Python blocks: run in order, one namespace per README, as a notebook would; a distinctive line of each block
+# names the check of what it printed and of the value of its last line (when that is an expression).
+
+def _check_comparison(printed: str, value: Any, namespace: dict) -> None:
+    baseline, summer = namespace["baseline"], namespace["summer"]
+    gaps, summary, compared = (baseline.gaps().round(2), summer.summary().round(3),
+                               sk.compare(baseline, summer).round(3))
+    assert printed == f"{gaps}\n{summary}\n{compared}\n"  # the three tables, nothing else
+    assert "reading: income Q5-Q1" in printed
+    # The comments' promises: reading and math, five gaps each; the summary's measures; the comparison's columns.
+    assert [c.split(": ")[0] for c in gaps.columns] == ["reading"] * 5 + ["math"] * 5
+    assert list(gaps.index) == list(range(10))
+    for measure in ("income", "readiness", "proficiency", "absence", "graduation", "cost"):
+        assert any(measure in column for column in summary.columns), measure
+    assert list(compared.columns[:10]) == [f"{column} change" for column in gaps.columns]
+    assert "extra_cost_usd" in compared.columns and any("gap closed per $1M" in c for c in compared.columns)
+    # The query: summer enrolment by income quintile, Q1 to Q5 in every year.
+    assert isinstance(value, pd.DataFrame) and set(value.metric) == {"summer_enrolled"}
+    assert all(sorted(groups) == ["Q1", "Q2", "Q3", "Q4", "Q5"] for _, groups in value.groupby("year").group)
+    assert sorted(value.year.unique()) == list(range(10)) and (value.value > 0).all()
+
+
+def _check_overrides(printed: str, value: Any, namespace: dict) -> None:
+    stronger = namespace["stronger"]
+    assert stronger.programmes.summer.coverage == 0.9 and stronger.learning.summer_loss == "strong"
+    assert printed == "" and list(value.index) == list(range(5))
+    assert [c.split(": ")[0] for c in value.columns] == ["reading"] * 5 + ["math"] * 5
+
+
+def _check_riverton(printed: str, value: Any, namespace: dict) -> None:
+    result = namespace["result"]
+    assert printed == "" and result.years == 5 and result.city.name == "Riverton"
+    assert result.city.pupils == 9000 and len(result.city.neighborhoods) == 10  # "about 9,000 pupils, 10 neighborhoods"
+
+
+PYTHON_BLOCKS: dict[str, Callable[[str, Any, dict], None]] = {
+    'summer = sk.run("universal_summer", city="salem", years=10, seed=1)': _check_comparison,
+    "stronger = config.with_overrides(": _check_overrides,
+    'result = sk.run("baseline", city="examples/riverton", years=5, seed=1)': _check_riverton,
+}
+
+
+def _run_cell(code: str, namespace: dict, filename: str) -> Any:
+    """Run a block like a notebook cell: its statements, and the value of its last line if that is an expression."""
+    tree = ast.parse(code)
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    exec(compile(tree, filename, "exec"), namespace)  # noqa: S102 - our own documentation
+    return eval(compile(ast.Expression(last.value), filename, "eval"), namespace) if last else None  # noqa: S307
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda doc: str(doc.relative_to(ROOT)))
+def test_python_blocks_run_and_print_what_they_say(doc, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    namespace: dict = {}
+    for language, block in _blocks(doc):
+        if language == "python":
+            [key] = [key for key in PYTHON_BLOCKS if key in block]
+            value = _run_cell(block, namespace, str(doc))
+            PYTHON_BLOCKS[key](capsys.readouterr().out, value, namespace)
+
+
+def test_toml_blocks_are_the_shipped_scenarios(tmp_path):
+    blocks = [block for doc in DOCS for language, block in _blocks(doc) if language == "toml"]
+    assert blocks
+    for number, block in enumerate(blocks):
+        path = tmp_path / f"{number}.toml"
+        path.write_text(block)
+        shown, _ = sk.load_scenario(path)
+        assert shown == sk.load_scenario(shown.name)[0], shown.name
+
+
+# --- Commands: each as the README shows it -> the command really run (placeholders filled in, --out to a
+# temporary folder) and text it must print. A synopsis (with [OPTIONS]) is checked against the --help it runs.
+
+DESCRIBE = 'python -c "import simcity_kids.learning as m; import pprint; pprint.pprint(m.LearningParams.describe())"'
+COMMANDS: dict[str, tuple[str, list[str]]] = {
+    # Writes simcity-output/ in the project (git-ignored), as the README says; only where .venv is set up.
+    "make run": ("make run", ["Reading gaps (SD, all grades), Salem, scenario 'baseline', seed 0:", "Math gaps",
+                              "Wrote simcity-output/baseline-salem-seed0/outcomes.parquet, outcomes.csv, trace.csv, "
+                              "manifest.json"]),
+    # The suite cannot run itself: what make would run (and .ci/run calls `make test`, tested below).
+    "make test": ("make --dry-run test", [".venv/bin/python -m pytest"]),
+    "simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K] [--out DIR] [--quiet]":
+        ("simcity-kids run --help", ["usage: simcity-kids run"]),
+    "simcity-kids cities": ("simcity-kids cities", ["salem          Salem, MA"]),  # and its table in the README
+    "simcity-kids run --city path/to/folder": ("simcity-kids run --city examples/riverton --out {out}",
+                                               ["Reading gaps (SD, all grades), Riverton", "Wrote {out}/"]),
+    DESCRIBE: (DESCRIBE, ["'name': 'summer_loss'", "'source': ", "'unit': "]),
+    # The suite takes minutes and appends to benchmarks/results.csv: what make would run, and the options.
+    "make benchmark": ("make --dry-run benchmark", [".venv/bin/python benchmarks/run_benchmarks.py"]),
+    ".venv/bin/python benchmarks/run_benchmarks.py [--quick]": (".venv/bin/python benchmarks/run_benchmarks.py --help",
+                                                                 ["skip the million-child city"]),
+    "simcity-kids --help": ("simcity-kids --help", ["usage: simcity-kids", "run", "cities"]),
+    # examples/README.md
+    "simcity-kids run --city examples/riverton --years 5": (
+        "simcity-kids run --city examples/riverton --years 5 --out {out}",
+        ["Reading gaps (SD, all grades), Riverton, scenario 'baseline', seed 0:", "Wrote {out}/outcomes.parquet"]),
+}
+
+# Outputs shown as a block of their own: the command that prints them -> how the block starts.
+PRINTED = {"simcity-kids cities": "city "}
+
+
+def _venv_not_set_up(command: str) -> bool:
+    """Whether a command needs the project's .venv and it is not set up: only `make` sets it up (installing
+    packages), never a test."""
+    if not command.startswith((".venv/", "make run")):
+        return False
+    stamp = subprocess.run(["make", "--question", ".venv/.installed-stamp"], cwd=ROOT, capture_output=True)
+    return stamp.returncode != 0
+
+
+@pytest.mark.parametrize("shown", list(COMMANDS), ids=str)
+def test_documented_command_prints_what_the_docs_say(shown, tmp_path):
+    command, expected = COMMANDS[shown]
+    if _venv_not_set_up(command):
+        pytest.skip(".venv is not set up (`make test` sets it up)")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    out = str(tmp_path / "out")
+    done = subprocess.run(shlex.split(command.replace("{out}", out)), cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    for fragment in expected:
+        assert fragment.replace("{out}", out) in done.stdout, (fragment, done.stdout)
+    if "[" in shown:  # a synopsis: the options it lists are the options the help lists
+        options = re.compile(r"--[a-z][\w-]*")
+        assert set(options.findall(shown)) == set(options.findall(done.stdout)) - {"--help"}
+    if shown in PRINTED:
+        [block] = [block for doc in DOCS for _, block in _blocks(doc) if block.startswith(PRINTED[shown])]
+        assert block.splitlines() == done.stdout.splitlines()
+
+
+def test_ci_runs_make_test():
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("\nmake test")
+
+
+# --- Error lines: a distinctive part of each line the READMEs show -> how to make that bad input in a scratch
+# folder, and the arguments; the line the CLI prints must be the documented line.
+
+def _my_city(folder: Path, file: str, old: str, new: str) -> None:
+    """examples/riverton copied to folder/my-city, with one cell of one file changed."""
+    shutil.copytree(ROOT / "examples" / "riverton", folder / "my-city")
+    path = folder / "my-city" / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+MY_CITY = ["run", "--city", "my-city"]
+ERRORS: dict[str, tuple[Callable[[Path], object], list[str]]] = {
+    "--years: must be a whole number": (lambda d: None, ["run", "--years", "abc"]),
+    "bad.toml: key 'programmes.summer.coverrage'": (
+        lambda d: (d / "bad.toml").write_text("[programmes.summer]\ncoverrage = 0.5\n"), ["run", "bad.toml"]),
+    "my-city/neighborhoods.csv: row 4, column 'disadvantaged_share'": (  # row 4 is the third data row
+        lambda d: _my_city(d, "neighborhoods.csv", "\nDowntown,0.08,1.8,1.0,0.55,", "\nDowntown,0.08,1.8,1.0,-0.2,"),
+        MY_CITY),
+    "my-city/neighborhoods.csv: column 'population_share'": (
+        lambda d: _my_city(d, "neighborhoods.csv", "\nOld Mill,0.13,", "\nOld Mill,0.23,"), MY_CITY),
+    "my-city/edges.csv: row 5, column 'b'": (
+        lambda d: _my_city(d, "edges.csv", "\nOld Mill,Westwood,", "\nOld Mill,Atlantis,"), MY_CITY),
+}
+
+
+def _error_lines() -> list[str]:
+    return [line for doc in DOCS for language, block in _blocks(doc) if language == ""
+            for line in block.splitlines() if line.startswith("simcity-kids: error: ")]
+
+
+@pytest.mark.parametrize("part", list(ERRORS))
+def test_documented_error_line_is_what_the_cli_prints(part, tmp_path, monkeypatch, capsys):
+    [shown] = [line for line in _error_lines() if part in line]
+    make_input, argv = ERRORS[part]
+    make_input(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip() == shown
+
+
+# --- The guard.
+
+def test_every_command_block_and_output_of_the_docs_is_checked():
+    shown = [command for doc in DOCS for command in _commands(doc)]
+    assert set(shown) == set(COMMANDS), {"not in COMMANDS": set(shown) - set(COMMANDS),
+                                         "no longer in the docs": set(COMMANDS) - set(shown)}
+    errors = _error_lines()
+    for part in ERRORS:
+        assert sum(part in line for line in errors) == 1, part
+    for doc in DOCS:
+        for language, block in _blocks(doc):
+            assert language in ("python", "toml", "bash", ""), f"{doc.name}: no test checks a {language!r} block"
+            if language == "python":
+                assert sum(key in block for key in PYTHON_BLOCKS) == 1, f"{doc.name}: no check for\n{block}"
+            elif language != "toml" and not block.startswith(tuple(PRINTED.values())):  # every TOML block is tested
+                for line in filter(None, block.splitlines()):  # a command (see above) or a documented error line
+                    checked = COMMAND.match(line) or sum(part in line for part in ERRORS) == 1
+                    assert checked, f"{doc.name}: no test checks {line!r}"
