@@ -245,12 +245,13 @@ class Population:
             table, counts = self.catchments[level]
             hood, family = children.neighborhood[pupils], children.family[pupils]
             first = table[hood, family % counts[hood]]
-            if (np.bincount(first, minlength=capacity.size) <= capacity).all():
-                children.school[pupils] = first  # every first choice has room: no waitlist to run
-                continue
             continuing = level_of[last_year[pupils]] == level
             stay = np.where(continuing, last_year[pupils], first)
-            choices = _drop_repeats(np.column_stack([stay, first, self.school_choices[level][hood]]))
+            if (np.bincount(stay, minlength=capacity.size) <= capacity).all():
+                children.school[pupils] = stay  # every first choice has room: no waitlist to run
+                continue
+            # A school tried twice in these choices turned the pupil away the first time and is still full.
+            choices = np.column_stack([stay, first, self.school_choices[level][hood]])
             placed = allocate(choices, self.school_lottery[family] - continuing, capacity)
             children.school[pupils] = np.where(placed >= 0, placed, first)
         enrolled = children.school >= 0
@@ -290,13 +291,3 @@ class Population:
         family_quintile[order] = np.minimum(midpoints * 5 // max(len(children), 1), 4)
         children.income_quintile = family_quintile[children.family]
 
-
-def _drop_repeats(choices: np.ndarray) -> np.ndarray:
-    """Each row's choices with every repeat of an earlier choice replaced by the row's first choice.
-
-    ``allocate`` tries a pupil's choices in rounds, and a school that turned a pupil away stays full; so a
-    repeat, or a retry of the first choice, can only be turned away again: neither takes a seat twice."""
-    repeated = np.zeros(choices.shape, dtype=bool)
-    for k in range(1, choices.shape[1]):
-        repeated[:, k] = (choices[:, :k] == choices[:, k:k + 1]).any(axis=1)
-    return np.where(repeated, choices[:, :1], choices)
