@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 SCHOOL_AGES = (5, 17)  # kindergarten at 5, grade 12 at 17; 18-year-olds leave (MODEL_SPEC section 1)
 LEAVING_AGE = 18
-SCHOOL_CHOICES = 4  # schools of a level a pupil tries, nearest first (assumption: families look nearby)
+SCHOOL_CHOICES = 4  # nearest schools of a level a pupil tries after their first choice (assumption)
 # Family attributes copied onto each child, so monthly rules read them without a gather (they never change).
 FAMILY_TRAITS = ("neighborhood", "race", "income_z", "disadvantaged")
 
