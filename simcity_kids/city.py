@@ -82,7 +82,7 @@ class SchoolSpec(_Strict):
     neighborhood: str
     capacity: int = Field(gt=0, description="seats: pupils beyond them try the next nearest school")
     quality: float | None = Field(None, ge=-0.5, le=0.5, description="value added, SD per year")
-    counselors: int = Field(1, ge=0, description="counselors who can carry success plans (their caseload)")
+    counselors: int = Field(1, ge=0, description="counselors who can carry success plans (no rule reads it yet)")
 
 
 class ProviderSpec(_Strict):
