@@ -138,6 +138,8 @@ def test_scale_reports_whole_city_totals(seed):
     (gap_full, error_full), (gap_scaled, error_scaled) = _june_income_gap(full), _june_income_gap(scaled)
     assert abs(gap_full - gap_scaled) < 4.5 * np.hypot(error_full, error_scaled)  # the same picture, noisier
     assert len(scaled.children) * scaled.child_weight == pytest.approx(3800 * 18 / 13, rel=0.01)
+    seats = {school.name: school.capacity for school in full.schools}  # school seats shrink with the children
+    assert all(s.pupils * scaled.child_weight <= seats[s.name] + scaled.child_weight for s in scaled.schools)
 
 
 def test_scale_below_one_is_refused(capsys):

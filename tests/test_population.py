@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import simcity_kids as sk
@@ -108,9 +109,17 @@ def test_schools_fill_to_capacity_and_send_the_rest_to_the_next_nearest(seed):
     minutes = model.travel_minutes[children.neighborhood[pupils],
                                    np.array([s.neighborhood for s in schools])[children.school[pupils]]]
     assert minutes[moved].mean() > minutes[~moved].mean()  # sent further, not anywhere
-    frame = sk.run("baseline", years=1, seed=seed).outcomes
-    reported = frame[(frame.metric == "school_pupils") & (frame.group_kind == "school")].set_index("group").value
-    assert all(reported[s.name] == s.pupils for s in schools)
+    frame = sk.run("baseline", years=1, seed=seed).outcomes  # the same city and seed: the same places
+
+    def reported(metric: str) -> pd.Series:
+        return frame[(frame.metric == metric) & (frame.group_kind == "school")].set_index("group").value
+
+    school_of = children.school[pupils]
+    for k, school in enumerate(schools):
+        assert reported("school_pupils")[school.name] == counts[k]
+        share = children.disadvantaged[pupils][school_of == k].mean()
+        assert reported("school_disadvantaged_share")[school.name] == pytest.approx(share)
+        assert reported("school_over_capacity")[school.name] == 0
 
 
 def test_pupils_keep_their_school_while_they_stay_in_its_level(seed):
