@@ -248,7 +248,7 @@ class Population:
             continuing = level_of[last_year[pupils]] == level
             stay = np.where(continuing, last_year[pupils], first)
             if (np.bincount(stay, minlength=capacity.size) <= capacity).all():
-                children.school[pupils] = stay  # every first choice has room: no waitlist to run
+                children.school[pupils] = stay  # every pupil's school (or nearest) has room: no rounds to run
                 continue
             # A school tried twice in these choices turned the pupil away the first time and is still full.
             choices = np.column_stack([stay, first, self.school_choices[level][hood]])
@@ -262,19 +262,20 @@ class Population:
             school.update_composition(int(count), int(poor))
 
     @staticmethod
-    def _school_choices(model: CityModel, level: str) -> np.ndarray:
+    def _minutes_to_schools(model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
+        """The schools of ``level`` and the travel minutes from every neighborhood to each of them."""
+        ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
+        return ids, model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
+
+    def _school_choices(self, model: CityModel, level: str) -> np.ndarray:
         """For each neighborhood, the schools of ``level`` nearest first (ties in school order), at most
         ``SCHOOL_CHOICES`` of them: the places a pupil tries after their first choice."""
-        ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
-        minutes = model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
-        order = np.argsort(minutes, axis=1, kind="stable")[:, :SCHOOL_CHOICES]
-        return ids[order]
+        ids, minutes = self._minutes_to_schools(model, level)
+        return ids[np.argsort(minutes, axis=1, kind="stable")[:, :SCHOOL_CHOICES]]
 
-    @staticmethod
-    def _catchment_table(model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
+    def _catchment_table(self, model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
         """For each neighborhood, the nearest schools of ``level`` (padded table) and how many there are."""
-        ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
-        minutes = model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
+        ids, minutes = self._minutes_to_schools(model, level)
         nearest = minutes == minutes.min(axis=1, keepdims=True)
         counts = nearest.sum(axis=1)
         table = np.zeros((nearest.shape[0], counts.max()), dtype=np.int16)
