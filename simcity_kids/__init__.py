@@ -26,7 +26,7 @@ _EXPORTS = {
     "CityModel": "model",
     "ScenarioConfig": "scenario", "load_scenario": "scenario",
     "CityProfile": "city", "load_city": "city", "builtin_cities": "city", "synthetic_city": "city",
-    "ConfigError": "errors",
+    "ConfigError": "validation",
 }
 __all__ = [*_EXPORTS, "__version__"]
 

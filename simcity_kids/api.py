@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from .city import CityProfile
-from .errors import ConfigError
+from .validation import check_kind
 from .model import CityModel
 from .outcomes import GAPS, GRADE_ALL
 from .scenario import ScenarioConfig
@@ -67,14 +67,19 @@ class RunResult:
                 "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
     def save(self, folder: str | Path) -> Path:
-        """Write outcomes.parquet, outcomes.csv, trace.csv and manifest.json into ``folder``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.outcomes.to_parquet(folder / "outcomes.parquet", index=False)
-        self.outcomes.to_csv(folder / "outcomes.csv", index=False)
-        self.trace.to_csv(folder / "trace.csv", index=False)
-        (folder / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")
-        return folder
+        """Write outcomes.parquet, outcomes.csv, trace.csv and manifest.json into ``folder``, whole or not at all.
+
+        ``folder`` must be new, empty or an earlier result folder (replaced whole; see ``output.py``)."""
+        from .output import check_output_folder, write_folder_atomically
+
+        def write(tmp: Path) -> None:
+            self.outcomes.to_parquet(tmp / "outcomes.parquet", index=False)
+            self.outcomes.to_csv(tmp / "outcomes.csv", index=False)
+            self.trace.to_csv(tmp / "trace.csv", index=False)
+            (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")  # last: marks it whole
+
+        write_folder_atomically(check_output_folder(folder, label="folder"), write)
+        return Path(folder)
 
 
 def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile | str | Path = "salem",
@@ -83,8 +88,7 @@ def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile |
 
     ``scale`` > 1 simulates 1/scale of the children, each standing for ``scale``; counts and costs are
     reported for the whole city."""
-    if seed < 0:
-        raise ConfigError("--seed", "", f"must be a whole number >= 0 (got {seed})")
+    check_kind("progress", progress, (bool,), "True or False")
     model = CityModel(scenario, city, seed=seed, years=years, scale=scale).run(progress=progress)
     return RunResult(model.config, model.config_source, model.full_city, seed, years, scale,
                      model.outcomes.table(), model.outcomes.trace())

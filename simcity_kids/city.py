@@ -14,14 +14,14 @@ import zlib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import networkx as nx
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from .errors import ConfigError, read_toml, validate
 from .quota import largest_remainder
+from .validation import ConfigError, InvalidAt, check_arguments, check_kind, read_toml, validate
 
 RACES: tuple[str, ...] = ("white", "black", "latino", "asian", "other")
 SCHOOL_LEVELS: dict[str, tuple[int, int]] = {"elementary": (0, 5), "middle": (6, 8), "high": (9, 12)}
@@ -37,21 +37,30 @@ DEFAULT_PROVIDERS: dict[str, tuple[float, int]] = {
     "housing_assistance": (10, 8000), "mentoring": (15, 4000), "college_advising": (25, 5000),
     "homework_help": (15, 3000),
 }
+EDGE_JITTER = (0.8, 1.25)  # generated travel minutes vary by this factor around spacing x speed (assumption)
 PUPILS_PER_SCHOOL = {"elementary": 450, "middle": 700, "high": 1200}  # assumption, for generated schools
 
 
+Race = Literal[RACES]  # type: ignore[valid-type]
+Share = Annotated[float, Field(ge=0, le=1)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_NEIGHBORHOODS, MAX_SITES = 1_000, 50_000  # far above any real city, small enough to allocate at once
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Strict like the scenario schemas (``params.Params``): no silent conversion, finite numbers only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Neighborhood(_Strict):
-    name: str = Field(min_length=1)
+    name: Name
     population_share: float = Field(gt=0, le=1, description="share of the city's children living here")
-    x_km: float = 0.0
-    y_km: float = 0.0
+    x_km: float = Field(0.0, ge=-1000, le=1000, description="map position, km east of any origin")
+    y_km: float = Field(0.0, ge=-1000, le=1000, description="map position, km north of any origin")
     income_index: float = Field(0.0, ge=-3, le=3, description="log-income shift against the city, in SD")
-    race: dict[Literal[RACES], float] | None = Field(  # type: ignore[valid-type]
-        None, description="race/ethnicity mix of families; the city's shares when absent")
+    race: dict[Race, Share] | None = Field(None, description="race/ethnicity mix of families; the city's shares "
+                                           "when absent")
     disadvantaged_share: float | None = Field(None, ge=0, le=1, description="share of pupils economically "
                                               "disadvantaged; when every neighborhood gives it, it is matched")
     non_english_share: float | None = Field(None, ge=0, le=1, description="share of pupils whose first "
@@ -60,36 +69,38 @@ class Neighborhood(_Strict):
     @model_validator(mode="after")
     def _mix_sums_to_one(self) -> Neighborhood:
         if self.race is not None and abs(sum(self.race.values()) - 1) > SHARE_TOLERANCE:
-            raise ValueError(f"race shares of '{self.name}' must sum to 1 (they sum to {sum(self.race.values()):.3f})")
+            raise InvalidAt("race", f"shares must sum to 1 (± {SHARE_TOLERANCE}; they sum to "
+                            f"{sum(self.race.values()):.3f})")
         return self
 
 
 class Edge(_Strict):
-    a: str
-    b: str
+    a: Name
+    b: Name
     minutes: float = Field(gt=0, le=240)
 
     @model_validator(mode="after")
     def _joins_two(self) -> Edge:
         if self.a == self.b:
-            raise ValueError(f"an edge must join two different neighborhoods (got '{self.a}' twice)")
+            raise InvalidAt("b", f"an edge must join two different neighborhoods (got '{self.a}' twice)")
         return self
 
 
 class SchoolSpec(_Strict):
-    name: str
+    name: Name
     level: Literal["elementary", "middle", "high"]
-    neighborhood: str
-    capacity: int = Field(gt=0, description="seats: pupils beyond them try the next nearest school")
+    neighborhood: Name
+    capacity: int = Field(gt=0, le=100_000, description="seats: pupils beyond them try the next nearest school")
     quality: float | None = Field(None, ge=-0.5, le=0.5, description="value added, SD per year")
-    counselors: int = Field(1, ge=0, description="counselors who can carry success plans (no rule reads it yet)")
+    counselors: int = Field(1, ge=0, le=1_000,
+                            description="counselors who can carry success plans (no rule reads it yet)")
 
 
 class ProviderSpec(_Strict):
-    name: str
+    name: Name
     type: Literal[PROVIDER_TYPES]  # type: ignore[valid-type]
-    neighborhood: str
-    capacity: int = Field(ge=0, description="slots the provider offers without new city funding")
+    neighborhood: Name
+    capacity: int = Field(ge=0, le=1_000_000, description="slots the provider offers without new city funding")
     quality: float = Field(1.0, ge=0, le=2, description="multiplier on the programme's effect")
 
 
@@ -100,13 +111,22 @@ class Layout(_Strict):
     spacing_km: float = Field(2.0, gt=0, le=50)
     minutes_per_km: float = Field(3.0, gt=0, le=30, description="assumption: about 20 km/h across town")
     income_index_sd: float = Field(0.6, ge=0, le=3, description="spread of neighborhood income indexes")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=2**32 - 1)
+
+    @model_validator(mode="after")
+    def _neighbours_within_reach(self) -> Layout:
+        """Generated edges vary up to EDGE_JITTER above spacing x minutes and must stay valid edges."""
+        longest = Edge.model_fields["minutes"].metadata[-1].le / EDGE_JITTER[1]
+        if self.spacing_km * self.minutes_per_km > longest:
+            raise InvalidAt("minutes_per_km", f"spacing_km x minutes_per_km must be at most {longest:g} minutes "
+                            f"between neighbours (got {self.spacing_km:g} x {self.minutes_per_km:g})")
+        return self
 
 
 class SchoolCounts(_Strict):
-    elementary: int = Field(ge=1)
-    middle: int = Field(ge=1)
-    high: int = Field(ge=1)
+    elementary: int = Field(ge=1, le=MAX_SITES // 3)
+    middle: int = Field(ge=1, le=MAX_SITES // 3)
+    high: int = Field(ge=1, le=MAX_SITES // 3)
 
 
 class Segregation(_Strict):
@@ -117,59 +137,81 @@ class Segregation(_Strict):
     race_dissimilarity: float | None = Field(None, ge=0, lt=1, description="white pupils against all others")
 
 
-class CityProfile(_Strict):
+class ProfileInputs(_Strict):
+    """What filling in a profile reads (:func:`build_profile`), checked before it generates anything, so
+    that a huge count is refused before it is allocated. Other keys are checked by :class:`CityProfile`."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: Name
+    pupils: int = Field(ge=13, le=5_000_000, description="pupils in grades K-12 (at least one a grade)")
+    layout: Layout | None = Field(None, description="input only: replaced by the neighborhoods it generates")
+    school_counts: SchoolCounts | None = Field(None, description="input only: replaced by the schools it generates")
+    neighborhoods: list[Neighborhood] | None = Field(None, min_length=1, max_length=MAX_NEIGHBORHOODS)
+
+
+class CityProfile(ProfileInputs):
     """A city, as its profile describes it (after filling in what the profile leaves out)."""
 
-    name: str
-    state: str = ""
-    sources: list[str] = Field(default_factory=list)
-    assumptions: list[str] = Field(default_factory=list)
-    pupils: int = Field(gt=0, le=5_000_000, description="pupils in grades K-12")
+    model_config = ConfigDict(extra="forbid")
+    state: str = Field("", max_length=200)
+    sources: list[str] = Field(default_factory=list, max_length=1000)
+    assumptions: list[str] = Field(default_factory=list, max_length=1000)
     median_household_income_usd: float = Field(75_000, gt=5_000, le=500_000)
-    race_shares: dict[Literal[RACES], float]  # type: ignore[valid-type]
+    race_shares: dict[Race, Share]
     economically_disadvantaged: float = Field(ge=0, le=1)
     first_language_not_english: float = Field(ge=0, le=1)
     english_learners: float = Field(ge=0, le=1)
     segregation: Segregation = Segregation()
-    layout: Layout | None = Field(None, description="input only: replaced by the neighborhoods it generates")
-    school_counts: SchoolCounts | None = Field(None, description="input only: replaced by the schools it generates")
-    neighborhoods: list[Neighborhood] = Field(min_length=1)
-    edges: list[Edge] = Field(default_factory=list)
-    schools: list[SchoolSpec] = Field(min_length=1)
-    providers: list[ProviderSpec] = Field(default_factory=list)
+    neighborhoods: list[Neighborhood] = Field(min_length=1, max_length=MAX_NEIGHBORHOODS)
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_SITES)
+    schools: list[SchoolSpec] = Field(min_length=1, max_length=MAX_SITES)
+    providers: list[ProviderSpec] = Field(default_factory=list, max_length=MAX_SITES)
+    _source: str = PrivateAttr("")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_in_missing(cls, data: Any) -> Any:
-        return _fill_in(data) if isinstance(data, dict) else data
+    @property
+    def source(self) -> str:
+        """The file or folder the profile was read from, for messages about it found later (segregation)."""
+        return self._source or self.name
 
     @model_validator(mode="after")
     def _consistent(self) -> CityProfile:
         names = [n.name for n in self.neighborhoods]
-        if len(set(names)) != len(names):
-            raise ValueError("neighborhood names must be unique")
-        for label, shares in [("race_shares", self.race_shares),
-                              ("neighborhoods.population_share",
-                               {n.name: n.population_share for n in self.neighborhoods})]:
-            total = sum(shares.values())
+        first: dict[str, int] = {}
+        for i, name in enumerate(names):
+            if name in first:
+                raise InvalidAt(f"neighborhoods.{i}.name", f"'{name}' is also neighborhoods.{first[name]}; "
+                                "neighborhood names must be unique")
+            first.setdefault(name, i)
+        for key, shares in [("race_shares", self.race_shares.values()),
+                            ("neighborhoods", [n.population_share for n in self.neighborhoods])]:
+            total = sum(shares)
             if abs(total - 1) > SHARE_TOLERANCE:
-                raise ValueError(f"{label} must sum to 1 (they sum to {total:.3f})")
+                what = "population_share over all neighborhoods" if key == "neighborhoods" else "shares"
+                raise InvalidAt(key, f"{what} must sum to 1 (± {SHARE_TOLERANCE}; they sum to {total:.3f})")
         if self.english_learners > self.first_language_not_english + 1e-9:
-            raise ValueError("english_learners cannot exceed first_language_not_english")
-        known = set(names)
-        for kind, items in [("edges", [(e.a, e.b) for e in self.edges]),
-                            ("schools", [(s.neighborhood,) for s in self.schools]),
-                            ("providers", [(p.neighborhood,) for p in self.providers])]:
-            for ends in items:
-                for node in ends:
-                    if node not in known:
-                        raise ValueError(f"{kind} name unknown neighborhood '{node}'; known: {sorted(known)}")
+            raise InvalidAt("english_learners", f"cannot exceed first_language_not_english "
+                            f"{self.first_language_not_english:g} (got {self.english_learners:g})")
+        for key, node in [*((f"edges.{i}.{end}", getattr(e, end)) for i, e in enumerate(self.edges) for end in "ab"),
+                          *((f"schools.{i}.neighborhood", s.neighborhood) for i, s in enumerate(self.schools)),
+                          *((f"providers.{i}.neighborhood", p.neighborhood) for i, p in enumerate(self.providers))]:
+            if node not in first:
+                shown = ", ".join(f"'{n}'" for n in names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6
+                                                                   else "")
+                raise InvalidAt(key, f"unknown neighborhood '{node}'; neighborhoods are {shown}")
+        pairs: dict[frozenset[str], int] = {}
+        for i, edge in enumerate(self.edges):
+            pair = frozenset((edge.a, edge.b))
+            if pair in pairs:
+                raise InvalidAt(f"edges.{i}", f"joins '{edge.a}' and '{edge.b}' again (also edges.{pairs[pair]}); "
+                                "give each pair once, with its travel minutes")
+            pairs[pair] = i
         if not nx.is_connected(self.graph):
             cut_off = sorted(set(names) - nx.node_connected_component(self.graph, names[0]))
-            raise ValueError(f"the neighborhood graph is not connected: {cut_off} have no route to '{names[0]}'")
+            raise InvalidAt("edges", f"the neighborhood graph is not connected: {cut_off} have no route to "
+                            f"'{names[0]}'; add edges that join them")
         for level in SCHOOL_LEVELS:
             if not any(s.level == level for s in self.schools):
-                raise ValueError(f"the city needs at least one {level} school")
+                raise InvalidAt("schools", f"the city needs at least one {level} school (got none)")
         return self
 
     @cached_property
@@ -203,33 +245,44 @@ class CityProfile(_Strict):
                                        "providers": providers, "schools": schools})
 
 
-def _fill_in(data: dict[str, Any]) -> dict[str, Any]:
-    """Complete a raw profile: generated neighborhoods, schools and providers; city shares from neighborhoods."""
+def build_profile(data: Any, source: str | Path) -> CityProfile:
+    """A checked profile from raw data: the generators' inputs are checked first, then what they leave out is
+    filled in (neighborhoods from a layout, schools from counts, providers from defaults, city shares from the
+    neighborhoods'), then the whole profile is checked. Every problem is a ConfigError naming ``source``."""
+    inputs = validate(ProfileInputs, data, source)
     data = dict(data)
     for given, generator in (("neighborhoods", "layout"), ("schools", "school_counts")):
         if data.get(given) is not None and data.get(generator) is not None:
-            raise ValueError(f"give either {given} or {generator}, not both")
-    rng = np.random.default_rng([zlib.crc32(str(data.get("name", "")).encode()),
-                                 int((data.get("layout") or {}).get("seed", 0))])
-    if "neighborhoods" not in data and isinstance(data.get("layout"), dict):
-        data["neighborhoods"], data["edges"] = _grid_neighborhoods(Layout.model_validate(data.pop("layout")), rng)
-    hoods = data.get("neighborhoods")
-    if not isinstance(hoods, list) or not all(isinstance(h, dict) for h in hoods):
-        return data
-    pupils = data.get("pupils")
-    if "schools" not in data and isinstance(data.get("school_counts"), dict):
-        data["schools"] = _generated_schools(SchoolCounts.model_validate(data.pop("school_counts")), hoods, rng)
-    if "providers" not in data and isinstance(pupils, int):
-        data["providers"] = _generated_providers(pupils, hoods, rng)
-    weights = [h.get("population_share", 0) for h in hoods]
-    if "race_shares" not in data and all(isinstance(h.get("race"), dict) for h in hoods):
-        data["race_shares"] = {r: float(sum(w * h["race"].get(r, 0.0) for w, h in zip(weights, hoods)))
-                               for r in RACES}
+            raise ConfigError(source, generator, f"give either {given} or {generator}, not both")
+    rng = np.random.default_rng([zlib.crc32(inputs.name.encode()), inputs.layout.seed if inputs.layout else 0])
+    hoods = inputs.neighborhoods
+    if inputs.layout is not None:
+        data.pop("layout")
+        data["neighborhoods"], data["edges"] = _grid_neighborhoods(inputs.layout, rng)
+        hoods = [Neighborhood.model_validate(hood) for hood in data["neighborhoods"]]
+    if hoods is not None:
+        if inputs.school_counts is not None:
+            data.pop("school_counts")
+            data["schools"] = _generated_schools(inputs.school_counts, hoods, rng)
+        if "providers" not in data:
+            data["providers"] = _generated_providers(inputs.pupils, hoods, rng)
+        data.update(_city_shares(data, hoods))
+    profile = validate(CityProfile, data, source)
+    profile._source = str(source)
+    return profile
+
+
+def _city_shares(data: dict[str, Any], hoods: list[Neighborhood]) -> dict[str, Any]:
+    """City-wide shares a profile leaves out, from the neighborhoods' own, weighted by their children."""
+    shares: dict[str, Any] = {}
+    if "race_shares" not in data and all(h.race is not None for h in hoods):
+        shares["race_shares"] = {r: float(sum(h.population_share * h.race.get(r, 0.0) for h in hoods))  # type: ignore
+                                 for r in RACES}
     for city_key, hood_key in (("economically_disadvantaged", "disadvantaged_share"),
                                ("first_language_not_english", "non_english_share")):
-        if city_key not in data and all(h.get(hood_key) is not None for h in hoods):
-            data[city_key] = float(sum(w * h[hood_key] for w, h in zip(weights, hoods)))
-    return data
+        if city_key not in data and all(getattr(h, hood_key) is not None for h in hoods):
+            shares[city_key] = float(sum(h.population_share * getattr(h, hood_key) for h in hoods))
+    return shares
 
 
 def _grid_neighborhoods(layout: Layout, rng: np.random.Generator) -> tuple[list[dict], list[dict]]:
@@ -245,19 +298,18 @@ def _grid_neighborhoods(layout: Layout, rng: np.random.Generator) -> tuple[list[
     for i in range(n):
         for j in (i + 1, i + side):
             if j < n and (j == i + side or j % side):
-                minutes = layout.spacing_km * layout.minutes_per_km * rng.uniform(0.8, 1.25)
-                edges.append({"a": hoods[i]["name"], "b": hoods[j]["name"], "minutes": float(round(minutes, 1))})
+                minutes = layout.spacing_km * layout.minutes_per_km * rng.uniform(*EDGE_JITTER)
+                edges.append({"a": hoods[i]["name"], "b": hoods[j]["name"], "minutes": max(0.1, round(minutes, 1))})
     return hoods, edges
 
 
-def _spread(count: int, hoods: list[dict], rng: np.random.Generator) -> list[str]:
+def _spread(count: int, hoods: list[Neighborhood], rng: np.random.Generator) -> list[str]:
     """Neighborhood names for ``count`` sites, spread in proportion to population."""
-    shares = np.array([h.get("population_share", 0) for h in hoods], dtype=float)
-    per_hood = largest_remainder(np.maximum(shares, 1e-9), count)
-    return [str(name) for name in rng.permutation(np.repeat([h.get("name") for h in hoods], per_hood))]
+    per_hood = largest_remainder(np.array([h.population_share for h in hoods]), count)
+    return [str(name) for name in rng.permutation(np.repeat([h.name for h in hoods], per_hood))]
 
 
-def _generated_schools(counts: SchoolCounts, hoods: list[dict], rng: np.random.Generator) -> list[dict]:
+def _generated_schools(counts: SchoolCounts, hoods: list[Neighborhood], rng: np.random.Generator) -> list[dict]:
     schools = []
     for level, count in counts.model_dump().items():
         for k, hood in enumerate(_spread(count, hoods, rng)):
@@ -266,7 +318,7 @@ def _generated_schools(counts: SchoolCounts, hoods: list[dict], rng: np.random.G
     return schools
 
 
-def _generated_providers(pupils: int, hoods: list[dict], rng: np.random.Generator) -> list[dict]:
+def _generated_providers(pupils: int, hoods: list[Neighborhood], rng: np.random.Generator) -> list[dict]:
     providers = []
     for kind, (slots_per_1000, pupils_per_site) in DEFAULT_PROVIDERS.items():
         sites = max(1, round(pupils / pupils_per_site))
@@ -287,6 +339,9 @@ def load_city(city: str | Path | CityProfile = "salem") -> CityProfile:
     """A built-in city by name, a profile TOML path, or a folder of CSV files (see ``city_import.py``)."""
     if isinstance(city, CityProfile):
         return city
+    allowed = (f"a built-in city ({', '.join(builtin_cities())}), the path of a city TOML file or of a folder "
+               "of city CSV files")
+    check_kind("city", city, (str, Path), allowed)
     text = str(city)
     path = Path(text)
     if path.is_dir():
@@ -295,10 +350,9 @@ def load_city(city: str | Path | CityProfile = "salem") -> CityProfile:
         return import_city(path)
     if not (text.endswith(".toml") or path.exists()):
         if text.lower() not in builtin_cities():
-            raise ConfigError("--city", "", f"unknown city '{text}'; allowed: {', '.join(builtin_cities())}, "
-                              "the path of a city TOML file or of a folder of city CSV files")
+            raise ConfigError("city", "", f"unknown city {text!r}; allowed: {allowed}", argument=True)
         path = Path(str(resources.files("simcity_kids") / "cities" / f"{text.lower()}.toml"))
-    return validate(CityProfile, read_toml(path, "city"), path)
+    return build_profile(read_toml(path, "city"), path)
 
 
 def synthetic_city(pupils: int, n_neighborhoods: int = 16, seed: int = 0) -> CityProfile:
@@ -307,11 +361,12 @@ def synthetic_city(pupils: int, n_neighborhoods: int = 16, seed: int = 0) -> Cit
     Shares follow a mid-sized US district (assumption); neighborhoods differ in income so that
     access and school composition vary.
     """
+    check_arguments(pupils=pupils, n_neighborhoods=n_neighborhoods, seed=seed)
     counts = {level: max(1, round(pupils * (hi - lo + 1) / 13 / PUPILS_PER_SCHOOL[level]))
               for level, (lo, hi) in SCHOOL_LEVELS.items()}
-    return CityProfile.model_validate(dict(
+    return build_profile(dict(
         name=f"synthetic-{pupils}", pupils=pupils,
         race_shares={"white": 0.45, "black": 0.25, "latino": 0.2, "asian": 0.05, "other": 0.05},
         economically_disadvantaged=0.5, first_language_not_english=0.2, english_learners=0.12,
-        layout={"neighborhoods": n_neighborhoods, "seed": seed}, school_counts=counts,
-        assumptions=["every figure of a synthetic city is an assumption"]))
+        layout={"neighborhoods": n_neighborhoods, "seed": seed % 2**32}, school_counts=counts,
+        assumptions=["every figure of a synthetic city is an assumption"]), "synthetic_city()")

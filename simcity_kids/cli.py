@@ -36,13 +36,20 @@ class _Parser(argparse.ArgumentParser):
         return namespace, extras
 
 
-def _number(kind: type[int] | type[float], allowed: str) -> Callable[[str], int | float]:
-    """An argparse type that says what is allowed when the text is no number; the run checks the range."""
+def _number(name: str) -> Callable[[str], int | float]:
+    """An argparse type for the API argument ``name``: text to number, then the API's own range check, so
+    that the command line and the Python API allow the same values and say so in the same words."""
+    from .validation import ARGUMENTS, ConfigError
+
+    argument = ARGUMENTS[name]
+
     def convert(text: str) -> int | float:
         try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {allowed} (got {text!r})") from None
+            value = argument.kind(text)
+            argument.check(name, value)
+        except (ValueError, ConfigError):
+            raise argparse.ArgumentTypeError(f"must be {argument.words} (got {text!r})") from None
+        return value
     return convert
 
 
@@ -59,13 +66,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="scenario TOML file, or a name in scenarios/ (default: baseline)")
     run.add_argument("--city", default="salem",
                      help="built-in city name, city TOML path or folder of city CSV files (default: salem)")
-    years, seed, scale = "a whole number between 1 and 20", "a whole number >= 0", "a number between 1 and 1000"
-    run.add_argument("--years", type=_number(int, years), default=10,
-                     help=f"years to simulate, {years} (default: 10)")
-    run.add_argument("--seed", type=_number(int, seed), default=0, help=f"random seed, {seed} (default: 0)")
-    run.add_argument("--scale", type=_number(float, scale), default=1.0,
-                     help=f"simulate 1/K of the children, each standing for K, {scale}; totals are for the "
-                     "whole city (default: 1, every child)")
+    from .validation import ARGUMENTS
+
+    run.add_argument("--years", type=_number("years"), default=10,
+                     help=f"years to simulate, {ARGUMENTS['years'].words} (default: 10)")
+    run.add_argument("--seed", type=_number("seed"), default=0,
+                     help=f"random seed, {ARGUMENTS['seed'].words} (default: 0)")
+    run.add_argument("--scale", type=_number("scale"), default=1.0,
+                     help=f"simulate 1/K of the children, each standing for K, {ARGUMENTS['scale'].words}; totals "
+                     "are for the whole city (default: 1, every child)")
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default: simcity-output/SCENARIO-CITY-seedS)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -77,10 +86,17 @@ def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .api import run
+    from .city import load_city
+    from .output import check_output_folder, safe_name
+    from .scenario import load_scenario
 
-    result = run(args.scenario, city=args.city, years=args.years, seed=args.seed, scale=args.scale,
-                 progress=not args.quiet)
-    out = args.out or Path("simcity-output") / f"{result.scenario.name}-{_slug(result.city.name)}-seed{args.seed}"
+    # Load the files and check the output folder first: a bad --out is found in a second, not after the run.
+    scenario, _ = load_scenario(args.scenario)
+    city = load_city(args.city)
+    out = args.out or (Path("simcity-output")
+                       / f"{safe_name(scenario.name, 'scenario')}-{safe_name(city.name, 'city')}-seed{args.seed}")
+    check_output_folder(out)
+    result = run(scenario, city=city, years=args.years, seed=args.seed, scale=args.scale, progress=not args.quiet)
     result.save(out)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.3f}".format):
         gaps = result.gaps()
@@ -111,10 +127,6 @@ def _cities() -> int:
     return 0
 
 
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
-
-
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     """The parsed command line; a usage error raises _UsageError."""
     parser = _parser()
@@ -134,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
         args = _arguments(argv)
     except _UsageError as exc:
         return _bad_input(str(exc))
-    from .errors import ConfigError
+    from .validation import ConfigError
 
     try:
         return _cities() if args.command == "cities" else _run(args)
-    except ConfigError as exc:
-        return _bad_input(str(exc))
+    except ConfigError as exc:  # an API argument is shown as the flag that set it
+        return _bad_input(f"--{exc.source}: {exc.problem}" if exc.argument else str(exc))
 
 
 if __name__ == "__main__":

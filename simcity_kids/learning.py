@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .params import ASSUMPTION, Params, param
+from .params import ASSUMPTION, Params, between, param
 from .population import SCHOOL_AGES
 from .rng import monthly_noise
 
@@ -38,11 +38,11 @@ class LearningParams(Params):
     summer_noise_sd: float = param(0.15, "SD per summer", "assumption: Atteberry & McEachin 2021 find summer "
                                    "change varies widely between pupils", ge=0, le=1)
     school_month_noise_sd: float = param(0.03, "SD per month", ASSUMPTION, ge=0, le=1)
-    annual_gain_by_grade: tuple[float, ...] = param(
+    annual_gain_by_grade: tuple[between(0, 3), ...] = param(  # type: ignore[valid-type]
         (1.52, 1.52, 0.60, 0.60, 0.40, 0.40, 0.32, 0.26, 0.26, 0.20, 0.20, 0.20, 0.20),
         "SD of raw growth per school year, grades K-12",
         "Bloom, Hill, Black & Lipsey 2008 (reading K-1 1.52, 2-3 0.60, 4-5 0.40, 7-8 0.26); grade 6 "
-        "interpolated and grades 9-12 assumption")
+        "interpolated and grades 9-12 assumption", length=13)
     absence_multiplier: float = param(
         0.5, "times the share of a month's growth lost per share of days missed",
         "assumption: García & Weiss 2018 report steep cross-sectional losses, much of it confounded; "
@@ -65,10 +65,7 @@ class Learning:
         children.define("boost_reading", np.float32)
         children.define("boost_math", np.float32)
         children.define("sustained", bool)
-        gains = np.asarray(params.annual_gain_by_grade, dtype=np.float32)
-        if gains.size != 13:
-            raise ValueError("annual_gain_by_grade needs 13 values, grades K-12")
-        self.monthly_gain = gains / SCHOOL_MONTHS_PER_YEAR
+        self.monthly_gain = np.asarray(params.annual_gain_by_grade, dtype=np.float32) / SCHOOL_MONTHS_PER_YEAR
         self._per_child_version = -1
 
     @property

@@ -20,12 +20,14 @@ FINAL_GRADE_AGE = 17
 
 class LeavingParams(Params):
     graduation_intercept: float = param(
-        1.9, "logit", "assumption: calibrated towards the US adjusted cohort graduation rate of about 87% (NCES)")
+        1.9, "logit", "assumption: calibrated towards the US adjusted cohort graduation rate of about 87% (NCES)",
+        ge=-10, le=10)
     graduation_per_sd: float = param(0.8, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
     graduation_per_attendance: float = param(10.0, "logit per share of days attended above normal", ASSUMPTION,
                                              ge=0, le=50)
     college_intercept: float = param(
-        0.4, "logit", "assumption: calibrated towards about 62% of US graduates enrolling in college (NCES)")
+        0.4, "logit", "assumption: calibrated towards about 62% of US graduates enrolling in college (NCES)",
+        ge=-10, le=10)
     college_per_sd: float = param(0.9, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
     college_per_attendance: float = param(
         6.0, "logit per share of days attended above normal",

@@ -18,7 +18,6 @@ import numpy as np
 from .access import Awareness
 from .city import CityProfile, load_city
 from .early_childhood import EarlyChildhood
-from .errors import ConfigError
 from .institutions import Cabinet, Governance, Provider, School, school_quality
 from .learning import SUMMER_MONTHS, Learning
 from .leaving import LeavingSchool
@@ -29,8 +28,7 @@ from .programmes.base import Programme
 from .programmes.summer import SummerProgramme
 from .rng import Streams
 from .scenario import ScenarioConfig, load_scenario
-
-MAX_YEARS = 20
+from .validation import check_arguments
 
 
 class CityModel(mesa.Model):
@@ -38,11 +36,8 @@ class CityModel(mesa.Model):
 
     def __init__(self, scenario: ScenarioConfig | str | Path | None = None,
                  city: CityProfile | str | Path = "salem", seed: int = 0, years: int = 10, scale: float = 1.0):
+        check_arguments(years=years, seed=seed, scale=scale)
         super().__init__(rng=np.random.SeedSequence(seed))
-        if not 1 <= years <= MAX_YEARS:
-            raise ConfigError("--years", "", f"must be between 1 and {MAX_YEARS} (got {years})")
-        if not 1 <= scale <= 1000:
-            raise ConfigError("--scale", "", f"must be between 1 (every child simulated) and 1000 (got {scale})")
         self.config, self.config_source = load_scenario(scenario)
         self.full_city = load_city(city)
         self.city = self.full_city.scaled(scale)  # what is simulated: 1/scale of the children and slots

@@ -15,12 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .params import ASSUMPTION, Params, param
 from .population import SCHOOL_AGES
 from .rng import monthly_noise
 from .state import StateArrays
+from .validation import InvalidAt
 
 if TYPE_CHECKING:
     from .model import CityModel
@@ -30,10 +31,22 @@ class NeedSpec(Params):
     level: Literal["child", "family"]
     prevalence_disadvantaged: float = Field(ge=0, lt=1, description="share with the need at a time")
     prevalence_other: float = Field(ge=0, lt=1)
-    duration_months: float = Field(gt=0, description="mean months until it resolves on its own")
+    duration_months: float = Field(ge=1, le=600, description="mean months until it resolves on its own (the "
+                                   "chain is monthly, so at least one)")
     attendance_penalty: float = Field(ge=0, le=0.5, description="share of school days lost while unmet")
     learning_penalty: float = Field(ge=0, le=1, description="SD per school year lost while unmet")
-    source: str
+    source: str = Field(max_length=1000)
+
+    @model_validator(mode="after")
+    def _onset_is_a_chance(self) -> NeedSpec:
+        """Onset each month is prevalence / (1 - prevalence) / duration, which must stay a probability."""
+        for field in ("prevalence_disadvantaged", "prevalence_other"):
+            odds = getattr(self, field) / (1 - getattr(self, field))
+            if odds > self.duration_months:
+                raise InvalidAt("duration_months", f"must be >= {odds:.3g} months for {field} "
+                                f"{getattr(self, field):g}: a need that common must last longer "
+                                f"(got {self.duration_months:g})")
+        return self
 
 
 NEED_DEFAULTS: dict[str, NeedSpec] = {

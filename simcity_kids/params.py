@@ -1,32 +1,66 @@
-"""Model parameters as data: every number carries its unit and its source.
+"""Model parameters as data: every number carries its unit, its source and its allowed range.
 
 A parameter is declared with :func:`param` inside a pydantic model, so that the same declaration gives the
-default, validates a scenario's override (type and range) and documents itself (``describe``). A value
-with no published source says ``source=ASSUMPTION``.
+default, validates a scenario's override and documents itself (``describe``). A value with no published
+source says ``source=ASSUMPTION``. Validation is strict, because a scenario file is a user's claim about a
+city: a quoted number or a boolean where a number belongs is refused rather than converted, NaN and infinity
+are refused, and every number has a range wide enough for any real city and narrow enough that the model
+cannot break inside it (:func:`param` refuses a numeric parameter declared without both bounds).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ASSUMPTION = "assumption"
 
 
 def param(default: Any, unit: str, source: str, *, ge: float | None = None, gt: float | None = None,
-          le: float | None = None, description: str = "") -> Any:
-    """A model parameter: its default, unit, source (a citation, or ``ASSUMPTION``) and allowed range."""
+          le: float | None = None, lt: float | None = None, length: int | None = None,
+          description: str = "") -> Any:
+    """A model parameter: its default, unit, source (a citation, or ``ASSUMPTION``) and allowed range.
+
+    A sequence gives its ``length``; the range of its items (and of a mapping's values) is in its annotation,
+    e.g. ``tuple[between(0, 3), ...]``."""
     if not source:
         raise ValueError("every parameter needs a source or ASSUMPTION")
-    return Field(default, ge=ge, gt=gt, le=le, description=description,
-                 json_schema_extra={"unit": unit, "source": source})
+    numeric = isinstance(default, int | float) and not isinstance(default, bool)
+    if numeric and (ge is None and gt is None or le is None and lt is None):
+        raise ValueError(f"a numeric parameter needs a lower and an upper bound (default {default!r}, {unit})")
+    return Field(default, ge=ge, gt=gt, le=le, lt=lt, min_length=length, max_length=length,
+                 description=description, json_schema_extra={"unit": unit, "source": source})
+
+
+def between(low: float, high: float) -> Any:
+    """The type of a number in [low, high], for the items of a sequence or the values of a mapping."""
+    return Annotated[float, Field(ge=low, le=high)]
 
 
 class Params(BaseModel):
-    """Base of every module's parameter set: unknown keys are errors, values are checked on assignment."""
+    """Base of every module's parameter set: strict types, finite numbers, unknown keys refused, frozen."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete(cls, data: Any) -> Any:
+        """What a file leaves out keeps its default, also inside a section (``[needs.vision]`` with one key)
+        or a mapping; TOML arrays become the tuples that parameters are declared as."""
+        if not isinstance(data, dict):
+            return data
+        completed = dict(data)
+        for name, value in data.items():
+            field = cls.model_fields.get(name) if isinstance(name, str) else None
+            default = None if field is None else field.default
+            if isinstance(value, list) and isinstance(default, tuple):
+                completed[name] = tuple(value)
+            elif isinstance(value, dict) and isinstance(default, BaseModel):
+                completed[name] = {**default.model_dump(), **value}
+            elif isinstance(value, dict) and isinstance(default, dict):
+                completed[name] = {**default, **value}
+        return completed
 
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:

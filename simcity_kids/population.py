@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.special import ndtri
 
-from .city import RACES, SCHOOL_LEVELS, CityProfile
-from .params import ASSUMPTION, Params, param
+from .city import RACES, SCHOOL_LEVELS, CityProfile, Race
+from .params import ASSUMPTION, Params, between, param
 from .programmes.allocation import allocate
 from .quota import largest_remainder, top_share, top_share_by_group
 from .segregation import income_spread, race_table
@@ -33,17 +33,19 @@ FAMILY_TRAITS = ("neighborhood", "race", "income_z", "disadvantaged")
 
 class PopulationParams(Params):
     extra_children_per_family: float = param(
-        0.9, "children", "assumption: US families with children have about 1.9 children under 18")
-    sibling_age_spread: float = param(6.0, "years", ASSUMPTION)
+        0.9, "children", "assumption: US families with children have about 1.9 children under 18", ge=0,
+        le=5)
+    sibling_age_spread: float = param(6.0, "years", ASSUMPTION, ge=0, le=17)
     national_median_income_usd: float = param(
-        74_580, "USD (2022)", "US Census Bureau, Income in the United States: 2022 (P60-279)")
+        74_580, "USD (2022)", "US Census Bureau, Income in the United States: 2022 (P60-279)",
+        ge=10_000, le=1_000_000)
     log_income_sd: float = param(0.8, "SD of log income", ASSUMPTION, ge=0.1, le=2)
-    race_income_shift: dict[str, float] = param(
+    race_income_shift: dict[Race, between(-3, 3)] = param(  # type: ignore[valid-type]
         {"white": 0.35, "asian": 0.3, "other": 0.0, "black": -0.45, "latino": -0.4},
         "SD of the income latent", "assumption: direction from US poverty rates by race")
-    parent_ba_intercept: float = param(-0.6, "logit", ASSUMPTION)
-    parent_ba_per_income_sd: float = param(1.6, "logit per SD of log income", ASSUMPTION)
-    race_language_shift: dict[str, float] = param(
+    parent_ba_intercept: float = param(-0.6, "logit", ASSUMPTION, ge=-10, le=10)
+    parent_ba_per_income_sd: float = param(1.6, "logit per SD of log income", ASSUMPTION, ge=-5, le=5)
+    race_language_shift: dict[Race, between(-3, 3)] = param(  # type: ignore[valid-type]
         {"white": -1.0, "black": 0.0, "latino": 2.0, "asian": 1.5, "other": 0.5},
         "SD of the language latent", ASSUMPTION)
     english_learner_at_entry: float = param(
@@ -70,7 +72,7 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     income_z = (log_income - np.log(params.national_median_income_usd)) / params.log_income_sd
     parent_ba = rng.random(n_families) < 1 / (1 + np.exp(
         -(params.parent_ba_intercept + params.parent_ba_per_income_sd * ndtri(rank))))
-    language = np.array([params.race_language_shift.get(r, 0.0) for r in RACES])[race] + rng.standard_normal(
+    language = np.array([params.race_language_shift[r] for r in RACES])[race] + rng.standard_normal(
         n_families)
     non_english = _quota(profile, "non_english_share", profile.first_language_not_english, language,
                          pupils_per_family, neighborhood)
@@ -125,7 +127,8 @@ def _homes_and_race(profile: CityProfile, n_families: int,
     city_mix = np.array([profile.race_shares.get(r, 0.0) for r in RACES])
     seed_table = np.array([[(h.race or profile.race_shares).get(r, 0.0) for r in RACES] for h in hoods])
     table = race_table(seed_table, hood_counts.astype(float), city_mix * n_families,
-                       np.array([h.income_index for h in hoods]), profile.segregation.race_dissimilarity, profile.name)
+                       np.array([h.income_index for h in hoods]), profile.segregation.race_dissimilarity,
+                       profile.source)
     # Each neighborhood's families get its races by quota, in random order within the neighborhood.
     race_counts = np.array([largest_remainder(row, count) for row, count in zip(table, hood_counts)])
     by_hood = np.lexsort((rng.random(n_families), neighborhood))
@@ -140,9 +143,9 @@ def _disadvantage(profile: CityProfile, params: PopulationParams, neighborhood: 
     """Each family's economic advantage (a latent score) and disadvantaged flag, with the profile's share and
     income segregation."""
     income_index = np.array([h.income_index for h in profile.neighborhoods])
-    race_shift = np.array([params.race_income_shift.get(r, 0.0) for r in RACES])
+    race_shift = np.array([params.race_income_shift[r] for r in RACES])
     spread = income_spread(table, income_index, race_shift, profile.economically_disadvantaged,
-                           profile.segregation.income_dissimilarity, profile.name)
+                           profile.segregation.income_dissimilarity, profile.source)
     advantage = spread * income_index[neighborhood] + race_shift[race] + rng.standard_normal(neighborhood.size)
     disadvantaged = _quota(profile, "disadvantaged_share", profile.economically_disadvantaged, -advantage,
                            pupils_per_family, neighborhood)

@@ -18,11 +18,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from .access import AccessParams
 from .early_childhood import EarlyChildhoodParams
-from .errors import read_toml, validate
+from .validation import ConfigError, check_kind, read_toml, validate
 from .institutions import CabinetParams
 from .leaving import LeavingParams
 from .learning import LearningParams
@@ -42,8 +42,8 @@ class ProgrammesConfig(Params):
 class ScenarioConfig(Params):
     """A scenario: its name, description, and every module's parameters."""
 
-    name: str = "baseline"
-    description: str = ""
+    name: str = Field("baseline", min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
     population: PopulationParams = PopulationParams()
     early_childhood: EarlyChildhoodParams = EarlyChildhoodParams()
     needs: NeedsParams = NeedsParams()
@@ -53,6 +53,12 @@ class ScenarioConfig(Params):
     cabinet: CabinetParams = CabinetParams()
     outcomes: OutcomesParams = OutcomesParams()
     programmes: ProgrammesConfig = Field(default_factory=ProgrammesConfig)
+    _source: str = PrivateAttr("")
+
+    @property
+    def source(self) -> str:
+        """The file (or overrides) the scenario came from, for messages about it found at the run."""
+        return self._source or self.name
 
     def config_hash(self) -> str:
         """SHA-256 of the resolved configuration (every value, defaults included)."""
@@ -61,14 +67,20 @@ class ScenarioConfig(Params):
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "overrides") -> ScenarioConfig:
         """A copy with dotted-path overrides applied, e.g. ``{"programmes.summer.coverage": 0.8}``."""
+        check_kind("overrides", overrides, (dict,), "a dict of dotted keys and values")
         data = self.model_dump()
         for dotted, value in overrides.items():
-            node = data
+            check_kind("overrides", dotted, (str,), "a dict whose keys are dotted paths such as "
+                       "'programmes.summer.coverage'")
+            node: Any = data
             *parents, leaf = dotted.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
+            for depth, part in enumerate(parents):
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError(source, ".".join(parents[:depth + 1]), "unknown section" if part not in node
+                                      else f"is a value, not a section, so '{dotted}' does not exist")
+                node = node[part]
             node[leaf] = value
-        return validate(ScenarioConfig, data, source)
+        return _checked(data, source)
 
 
 def load_scenario(scenario: str | Path | ScenarioConfig | None = None) -> tuple[ScenarioConfig, str]:
@@ -76,10 +88,19 @@ def load_scenario(scenario: str | Path | ScenarioConfig | None = None) -> tuple[
     if scenario is None:
         return ScenarioConfig(), "baseline"
     if isinstance(scenario, ScenarioConfig):
-        return scenario, scenario.name
+        return scenario, scenario.source
+    check_kind("scenario", scenario, (str, Path), "a ScenarioConfig, the path of a scenario TOML file, or a "
+               f"name in scenarios/ ({', '.join(sorted(p.stem for p in SCENARIO_FOLDER.glob('*.toml')))})")
     path = Path(scenario)
     if not path.suffix and not path.exists() and (SCENARIO_FOLDER / f"{scenario}.toml").exists():
         path = SCENARIO_FOLDER / f"{scenario}.toml"
     data = read_toml(path, "scenario")
     data.setdefault("name", path.stem)
-    return validate(ScenarioConfig, data, path), str(path)
+    return _checked(data, path), str(path)
+
+
+def _checked(data: dict[str, Any], source: str | Path) -> ScenarioConfig:
+    """A validated scenario that remembers where it came from."""
+    config = validate(ScenarioConfig, data, source)
+    config._source = str(source)
+    return config

@@ -4,17 +4,24 @@ The dissimilarity index of two groups over neighborhoods is half the sum of the 
 each neighborhood's share of either group: 0 when both are spread alike, 1 when they never share one.
 A profile's ``[segregation]`` sets it for economically disadvantaged pupils (against all others) and for
 white pupils (against all others). The generator tilts the neighborhood-by-race table towards richer
-neighborhoods, and stretches neighborhood income differences, until the expected index is the target.
+neighborhoods (or mixes it towards evenness), and stretches neighborhood income differences, until the
+expected index is the target; a target out of reach is refused with the range these neighborhoods allow.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
 import numpy as np
 from scipy.special import ndtr
 
-from .errors import ConfigError
+from .validation import ConfigError
 
 WHITE = 0  # column of "white" in city.RACES
+MAX_TILT = 10.0  # the most the race table is tilted towards richer neighborhoods
+MAX_SPREAD = 30.0  # the most neighborhood income indexes are stretched
+REACH_TOLERANCE = 1e-3  # a target this close to the reachable range is reached at its end
 
 
 def dissimilarity(group: np.ndarray, others: np.ndarray) -> float:
@@ -38,11 +45,16 @@ def fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations
     return table
 
 
-def _solve(measure, target: float, low: float, high: float, what: str, city: str) -> float:
-    """The parameter in [low, high] where the increasing function ``measure`` reaches ``target``."""
-    if measure(high) < target:
-        raise ConfigError(city, f"segregation.{what}",
-                          f"{target} is more than these neighborhoods allow (at most {measure(high):.2f})")
+def _solve(measure: Callable[[float], float], target: float, low: float, high: float, what: str,
+           source: str) -> float:
+    """The parameter in [low, high] where the increasing function ``measure`` reaches ``target``; a target
+    out of its reach is refused with the range that is reachable."""
+    least, most = measure(low) - REACH_TOLERANCE, measure(high) + REACH_TOLERANCE
+    if not least <= target <= most:
+        # The range shown is rounded inwards, so that every value in it is reachable.
+        shown = f"{math.ceil(least * 100) / 100:g} to {math.floor(most * 100) / 100:g}"
+        raise ConfigError(source, f"segregation.{what}", f"{target:g} is {'more' if target > most else 'less'} "
+                          f"than these neighborhoods allow; allowed: {shown}")
     while high - low > 1e-4:
         middle = (low + high) / 2
         low, high = (middle, high) if measure(middle) < target else (low, middle)
@@ -50,13 +62,23 @@ def _solve(measure, target: float, low: float, high: float, what: str, city: str
 
 
 def race_table(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, position: np.ndarray,
-               target: float | None, city: str) -> np.ndarray:
-    """Expected families by neighborhood and race, tilted so white families lean towards neighborhoods of
-    higher ``position`` (income) until the white/other dissimilarity index equals ``target``."""
+               target: float | None, source: str) -> np.ndarray:
+    """Expected families by neighborhood and race with the white/other dissimilarity index at ``target``.
+
+    A target above the index of the given mixes (``seed``) tilts white families towards neighborhoods of
+    higher ``position`` (income); a target below it mixes in the table without segregation (every
+    neighborhood with the city's mix), which lowers the index in proportion, so any target from 0 up to the
+    most tilted table is reached. ``source`` is the file the profile came from, for the error message.
+    """
     z = (position - position.mean()) / (position.std() or 1.0)
     direction = np.where(np.arange(seed.shape[1]) == WHITE, 1.0, -1.0)
+    given, even = fit_margins(seed, rows, cols), fit_margins(np.ones_like(seed), rows, cols)
 
     def table(tilt: float) -> np.ndarray:
+        """Tilt in [-1, 0): share -tilt of the even table mixed in (both have the margins, so the mix has
+        them too); tilt >= 0: white families leaning towards richer neighborhoods."""
+        if tilt < 0:
+            return (1 + tilt) * given - tilt * even
         return fit_margins(seed * np.exp(tilt * np.outer(z, direction)), rows, cols)
 
     def index(tilt: float) -> float:
@@ -64,23 +86,12 @@ def race_table(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, position: n
         return dissimilarity(fitted[:, WHITE], fitted.sum(axis=1) - fitted[:, WHITE])
 
     if target is None:
-        return table(0.0)
-    if index(0.0) <= target:
-        return table(_solve(index, target, 0.0, 10.0, "race_dissimilarity", city))
-    # The given mixes are more segregated than the target: untilt towards evenness.
-    return table(-_solve(lambda t: -index(-t), -target, 0.0, _least_segregated(index), "race_dissimilarity", city))
-
-
-def _least_segregated(index) -> float:
-    """How far the tilt can go the other way before segregation rises again."""
-    step, best = 0.25, 0.0
-    while best < 10 and index(-(best + step)) < index(-best):
-        best += step
-    return best
+        return given
+    return table(_solve(index, target, -1.0, MAX_TILT, "race_dissimilarity", source))
 
 
 def income_spread(table: np.ndarray, income_index: np.ndarray, race_shift: np.ndarray, share: float,
-                  target: float | None, city: str) -> float:
+                  target: float | None, source: str) -> float:
     """Factor on neighborhood income indexes that gives the target disadvantaged/other dissimilarity.
 
     A family is disadvantaged when ``factor * income_index + race_shift + N(0, 1)`` falls below a threshold
@@ -99,4 +110,4 @@ def income_spread(table: np.ndarray, income_index: np.ndarray, race_shift: np.nd
         disadvantaged = (weights * chance).sum(axis=1)
         return dissimilarity(disadvantaged, weights.sum(axis=1) - disadvantaged)
 
-    return _solve(index, target, 0.0, 30.0, "income_dissimilarity", city)
+    return _solve(index, target, 0.0, MAX_SPREAD, "income_dissimilarity", source)

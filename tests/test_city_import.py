@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +14,11 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.city import PROVIDER_TYPES
+from simcity_kids.city import MAX_NEIGHBORHOODS, PROVIDER_TYPES
 from simcity_kids.city_import import derived_income_index, import_city
 from simcity_kids.cli import main
+from simcity_kids.population import SCHOOL_AGES
+from test_cities import bootstrap_error, textbook_dissimilarity  # the index counted independently of the package
 
 RIVERTON = Path(__file__).resolve().parent.parent / "examples" / "riverton"
 
@@ -47,6 +50,14 @@ def _set_cell(name: str, row: int, column: str, value: str) -> Callable[[Path], 
     return _rewrite(name, change)
 
 
+def _set_column(name: str, column: str, value: str) -> Callable[[Path], None]:
+    """Set one column in every data row."""
+    def change(lines: list[list[str]]) -> list[list[str]]:
+        k = lines[0].index(column)
+        return [lines[0]] + [cells[:k] + [value] + cells[k + 1:] for cells in lines[1:]]
+    return _rewrite(name, change)
+
+
 def _drop_column(name: str, column: str) -> Callable[[Path], None]:
     def change(lines: list[list[str]]) -> list[list[str]]:
         k = lines[0].index(column)
@@ -66,6 +77,22 @@ def _remove(name: str) -> Callable[[Path], None]:
     return lambda folder: (folder / name).unlink()
 
 
+def _make_folder(name: str) -> Callable[[Path], None]:
+    """Replace a file by a folder of the same name."""
+    def edit(folder: Path) -> None:
+        (folder / name).unlink()
+        (folder / name).mkdir()
+    return edit
+
+
+def _replace_bytes(name: str, old: bytes, new: bytes) -> Callable[[Path], None]:
+    """Replace the first ``old`` in a file's bytes, as a program writing another encoding would."""
+    def edit(folder: Path) -> None:
+        path = folder / name
+        path.write_bytes(path.read_bytes().replace(old, new, 1))
+    return edit
+
+
 def _append(name: str, text: str) -> Callable[[Path], None]:
     def edit(folder: Path) -> None:
         with (folder / name).open("a") as handle:
@@ -73,14 +100,32 @@ def _append(name: str, text: str) -> Callable[[Path], None]:
     return edit
 
 
-def _write_graphml(folder: Path, extra: Callable[[nx.Graph], None] = lambda graph: None) -> None:
-    """Replace edges.csv by edges.graphml holding the same edges (and whatever ``extra`` adds)."""
-    graph = nx.Graph()
+def _edits(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    """Several edits, in order."""
+    def edit(folder: Path) -> None:
+        for each in edits:
+            each(folder)
+    return edit
+
+
+def _write_graphml(folder: Path, extra: Callable[[nx.Graph], None] = lambda graph: None,
+                   kind: type[nx.Graph] = nx.Graph) -> None:
+    """Replace edges.csv by edges.graphml holding the same edges (and whatever ``extra`` adds) in a graph of
+    ``kind`` (a MultiGraph or a DiGraph can hold a pair twice)."""
+    graph = kind()
     for edge in _rows(folder / "edges.csv"):
         graph.add_edge(edge["a"], edge["b"], minutes=float(edge["minutes"]))
     extra(graph)
     nx.write_graphml(graph, folder / "edges.graphml")
     (folder / "edges.csv").unlink()
+
+
+ONE_NEIGHBORHOOD = _edits(
+    _rewrite("neighborhoods.csv", lambda lines: lines[:2]),  # Riverton shrunk to Old Mill, with every place there
+    _set_cell("neighborhoods.csv", 2, "population_share", "1"),
+    _set_column("schools.csv", "neighborhood", "Old Mill"),
+    _set_column("providers.csv", "neighborhood", "Old Mill"))
+HEADER_ONLY_EDGES = _rewrite("edges.csv", lambda lines: lines[:1])
 
 
 def test_example_imports_with_its_shares():
@@ -121,6 +166,32 @@ def test_edges_from_graphml_match_the_csv(tmp_path):
     city = import_city(folder)
     assert not (folder / "edges.csv").exists()
     np.testing.assert_allclose(city.travel_minutes, import_city(RIVERTON).travel_minutes)
+
+
+@pytest.mark.parametrize("edges", ["no edges file", "edges.csv with only its header"])
+def test_a_city_of_one_neighborhood_needs_no_edges_and_runs(edges, tmp_path, seed):
+    folder = _copy(tmp_path)
+    ONE_NEIGHBORHOOD(folder)
+    (_remove("edges.csv") if edges == "no edges file" else HEADER_ONLY_EDGES)(folder)
+    city = import_city(folder)
+    assert [n.name for n in city.neighborhoods] == ["Old Mill"] and city.edges == []
+    result = sk.run(city=folder, years=1, seed=seed)
+    assert result.city.name == "Riverton" and len(result.outcomes) > 0
+
+
+def test_race_dissimilarity_zero_is_accepted_and_reached(tmp_path, seed):
+    """0 is a valid target (every neighborhood with the city's race mix), though Riverton's mixes differ."""
+    folder = _copy(tmp_path)
+    _append("city.toml", "\n[segregation]\nrace_dissimilarity = 0.0\n")(folder)
+    measured = []
+    for city in (RIVERTON, folder):
+        children = sk.CityModel(city=city, seed=seed, years=1).children
+        pupils = children.age >= SCHOOL_AGES[0]
+        white, hood = children.race[pupils] == 0, children.neighborhood[pupils]
+        error = bootstrap_error(white, hood, children.family[pupils], seed)
+        measured.append((textbook_dissimilarity(white, hood), error))
+    (given, _), (even, error) = measured
+    assert even <= 0.01 + 4 * error < given, measured  # 0 within sampling noise; the given mixes are segregated
 
 
 def test_schools_and_providers_are_generated_when_their_files_are_absent(tmp_path):
@@ -184,6 +255,55 @@ BROKEN: dict[str, tuple[Callable[[Path], None], list[str]]] = {
                            ["city.toml", "key 'edges'", "edges.csv"]),
     "schema error left to the profile": (_append("city.toml", "first_language_not_english = 0.1\n"),
                                          ["city.toml", "english_learners", "cannot exceed"]),
+    "CSV not UTF-8": (_replace_bytes("neighborhoods.csv", b"Eastgate", "Éastgate".encode("latin-1")),
+                      ["neighborhoods.csv", "line 5", "not UTF-8 text (byte 0xc9)", "save the file as UTF-8"]),
+    "CSV path a folder": (_make_folder("providers.csv"), ["providers.csv", "is a folder", "expected a CSV file"]),
+    "edges path a folder": (_make_folder("edges.csv"), ["edges.csv", "is a folder", "expected a CSV file"]),
+    "cell of 200,000 characters": (_set_cell("neighborhoods.csv", 4, "name", "D" * 200_000),
+                                   ["neighborhoods.csv", "row 4", "field larger than field limit (131072)"]),
+    "name too long": (_set_cell("schools.csv", 3, "name", "S" * 201),
+                      ["schools.csv", "row 3, column 'name'", "a name of at most 200 characters", "'SSS"]),
+    "too many neighborhoods": (_rewrite("neighborhoods.csv", lambda lines: lines + [lines[1]] * MAX_NEIGHBORHOODS),
+                               ["neighborhoods.csv", f"row {MAX_NEIGHBORHOODS + 2}",
+                                f"at most {MAX_NEIGHBORHOODS:,} data rows"]),
+    "x_km far away": (_set_cell("neighborhoods.csv", 4, "x_km", "5000"),
+                      ["neighborhoods.csv", "row 4, column 'x_km'", ">= -1,000 and <= 1,000", "'5000'"]),
+    "capacity of 1e30": (_set_cell("providers.csv", 3, "capacity", "1e30"),
+                         ["providers.csv", "row 3, column 'capacity'", "whole number >= 0 and <= 1,000,000", "'1e30'"]),
+    "infinite minutes": (_set_cell("edges.csv", 4, "minutes", "inf"),
+                         ["edges.csv", "row 4, column 'minutes'", "> 0 and <= 240", "'inf'"]),
+    "share not a number": (_set_cell("neighborhoods.csv", 3, "non_english_share", "nan"),
+                           ["neighborhoods.csv", "row 3, column 'non_english_share'", ">= 0 and <= 1", "'nan'"]),
+    "edge to itself": (_set_cell("edges.csv", 3, "b", "Old Mill"),
+                       ["edges.csv", "row 3, columns 'a', 'b'", "'Old Mill' to itself", "two different neighborhoods"]),
+    "edge given twice": (_append("edges.csv", "Old Mill,Downtown,9\n"),
+                         ["edges.csv", "row 18, columns 'a', 'b'", "'Old Mill' and 'Downtown' again (also row 3)",
+                          "one edge"]),
+    "edge given twice, reversed": (_append("edges.csv", "Downtown,Old Mill,7\n"),
+                                   ["edges.csv", "row 18, columns 'a', 'b'",
+                                    "'Downtown' and 'Old Mill' again (also row 3)", "one edge"]),
+    "graphml edge to itself": (
+        lambda folder: _write_graphml(folder, lambda graph: graph.add_edge("Old Mill", "Old Mill", minutes=2.0)),
+        ["edges.graphml", "edge 'Old Mill'-'Old Mill'", "to itself", "two different neighborhoods"]),
+    "graphml edge given twice": (
+        lambda folder: _write_graphml(folder, lambda graph: graph.add_edge("Downtown", "Old Mill", minutes=9.0),
+                                      nx.MultiGraph),
+        ["edges.graphml", "'Old Mill' and 'Downtown' again (also edge 'Old Mill'-'Downtown')", "one edge"]),
+    "graphml edge given twice, reversed": (
+        lambda folder: _write_graphml(folder, lambda graph: graph.add_edge("Downtown", "Old Mill", minutes=7.0),
+                                      nx.DiGraph),
+        ["edges.graphml", "edge 'Downtown'-'Old Mill'", "again (also edge 'Old Mill'-'Downtown')"]),
+    "edges.csv with only its header": (HEADER_ONLY_EDGES, ["edges.csv", "not all connected", "add edges"]),
+    "race segregation out of reach": (_append("city.toml", "\n[segregation]\nrace_dissimilarity = 0.99\n"),
+                                      ["city.toml", "key 'segregation.race_dissimilarity'",
+                                       "0.99 is more than these neighborhoods allow", "allowed: 0 to 0.9"]),
+    "income segregation below reach": (_append("city.toml", "\n[segregation]\nincome_dissimilarity = 0\n"),
+                                       ["city.toml", "key 'segregation.income_dissimilarity'",
+                                        "0 is less than these neighborhoods allow", "allowed: 0."]),
+    "segregation in a city of one neighborhood": (
+        _edits(ONE_NEIGHBORHOOD, _remove("edges.csv"),
+               _append("city.toml", "\n[segregation]\nrace_dissimilarity = 0.3\n")),
+        ["city.toml", "key 'segregation.race_dissimilarity'", "0.3 is more than", "allowed: 0 to 0"]),
 }
 
 
@@ -192,6 +312,18 @@ def test_broken_city_folder_exits_2_with_one_clear_line(case, tmp_path, capsys):
     edit, expected = BROKEN[case]
     folder = _copy(tmp_path)
     edit(folder)
+    _assert_refused(folder, tmp_path, capsys, expected)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads a file without permission")
+def test_unreadable_csv_exits_2_with_one_clear_line(tmp_path, capsys):
+    folder = _copy(tmp_path)
+    (folder / "schools.csv").chmod(0)
+    _assert_refused(folder, tmp_path, capsys, ["schools.csv", "cannot be read (permission denied)"])
+
+
+def _assert_refused(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], expected: list[str]) -> None:
+    """The CLI refuses the city ``folder``: exit status 2, nothing written, one line holding ``expected``."""
     args = ["run", "--city", str(folder), "--years", "1", "--out", str(tmp_path / "out"), "--quiet"]
     assert main(args) == 2 and not (tmp_path / "out").exists()
     lines = capsys.readouterr().err.splitlines()

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 
-from ..errors import ConfigError
+from pydantic import model_validator
+
 from ..params import Params, param
+from ..validation import ConfigError, InvalidAt
 from ..quota import largest_remainder
 from .allocation import allocate
 
@@ -38,7 +40,20 @@ class ProgrammeConfig(Params):
         "lottery", "who is offered a slot first when demand exceeds capacity", LEVER)
     min_age: int = param(0, "years", LEVER, ge=0, le=17)
     max_age: int = param(17, "years", LEVER, ge=0, le=17)
-    cost_per_slot_usd: float = param(0.0, "USD per funded slot-year", LEVER, ge=0)
+    cost_per_slot_usd: float = param(0.0, "USD per funded slot-year", LEVER, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgrammeConfig:
+        """Checks across keys that the city is not needed for (its neighborhood names are checked at the run)."""
+        if self.min_age > self.max_age:
+            raise InvalidAt("min_age", f"must not exceed max_age {self.max_age} (got {self.min_age})")
+        if self.targeting == "neighborhoods" and not self.neighborhoods:
+            raise InvalidAt("neighborhoods", "targeting = 'neighborhoods' needs at least one neighborhood name "
+                            "(got none)")
+        if self.neighborhoods and self.targeting != "neighborhoods":
+            raise InvalidAt("neighborhoods", f"only used with targeting = 'neighborhoods' (targeting is "
+                            f"'{self.targeting}'); remove the list or change targeting")
+        return self
 
 
 class Programme:
@@ -59,9 +74,6 @@ class Programme:
         if config.coverage > 0 and not self.providers:
             raise ConfigError(model.config_source, f"programmes.{self.name}.coverage",
                               f"{model.city.name} has no provider of type '{self.provider_type}' to fund")
-        if config.min_age > config.max_age:
-            raise ConfigError(model.config_source, f"programmes.{self.name}.min_age",
-                              f"must not exceed max_age ({config.max_age})")
         minutes = model.travel_minutes[:, [p.neighborhood for p in self.providers]]
         rounds = min(MAX_CHOICES, len(self.providers))
         order = np.argsort(minutes, axis=1, kind="stable")[:, :rounds]

@@ -30,7 +30,8 @@ ALLOCATION_MONTH = 6
 class SummerConfig(ProgrammeConfig):
     min_age: int = param(5, "years", "MODEL_SPEC section 4: ages 5-14", ge=0, le=17)
     max_age: int = param(14, "years", "MODEL_SPEC section 4: ages 5-14", ge=0, le=17)
-    cost_per_slot_usd: float = param(1132.0, "USD (2013) per summer slot", "WSIPP programme 354", ge=0)
+    cost_per_slot_usd: float = param(1132.0, "USD (2013) per summer slot", "WSIPP programme 354", ge=0,
+                                     le=100_000)
     effect_sd: float = param(0.064, "SD on test scores at the end of a full-dose summer",
                              "WSIPP programme 354 (academic summer programmes, K-8, about 6 weeks)", ge=0, le=1)
     days_offered: int = param(30, "days", "WSIPP 354 and Augustine et al. 2016: 5-6 week programmes", ge=1, le=60)
