@@ -24,7 +24,7 @@ class AccessParams(Params):
     max_takeup: float = param(0.85, "probability an aware family with a slot next door takes it", ASSUMPTION,
                               ge=0, le=1)
     travel_decay_minutes: float = param(25.0, "minutes for take-up to fall by a factor e", ASSUMPTION,
-                                        gt=0, le=600)
+                                        ge=1, le=600)
     local_travel_minutes: float = param(5.0, "minutes within one's own neighborhood", ASSUMPTION, ge=0, le=60)
 
 

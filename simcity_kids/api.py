@@ -10,10 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from .city import CityProfile
-from .validation import check_kind
 from .model import CityModel
 from .outcomes import GAPS, GRADE_ALL
 from .scenario import ScenarioConfig
+from .validation import check_kind
 
 GAP_LABELS = {"Q5-Q1": "income Q5-Q1", "not_disadvantaged-disadvantaged": "disadvantaged",
               "white-black": "white-Black", "white-latino": "white-Latino",

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from .city import (PROVIDER_TYPES, RACES, SCHOOL_LEVELS, SHARE_TOLERANCE, CityProfile, Edge, Neighborhood,
                    ProviderSpec, SchoolSpec, build_profile)
-from .validation import ConfigError, _shown, read_text, read_toml
+from .validation import ConfigError, read_text, read_toml, shown
 
 TABLE_KEYS = ("neighborhoods", "edges", "schools", "providers")
 KNOWN_SHOWN = 6  # how many known neighborhood names an "unknown neighborhood" error lists
@@ -56,7 +56,7 @@ class Column:
     def convert(self, value: str) -> Any:
         result = self.parse(value)
         if result is None:
-            raise CellError(f"{self.allowed} (got {_shown(value)})")
+            raise CellError(f"{self.allowed} (got {shown(value)})")
         return result
 
 
@@ -280,8 +280,10 @@ def derived_income_index(disadvantaged_share: float, city_disadvantaged_share: f
     an explicit income_index column overrides it)."""
     from scipy.special import ndtri
 
-    shift = ndtri(1 - disadvantaged_share) - ndtri(1 - city_disadvantaged_share)
-    return float(min(3.0, max(-3.0, shift)))
+    def quantile(share: float) -> float:  # a share of exactly 0 or 1 has an infinite quantile
+        return float(ndtri(1 - min(max(share, 1e-6), 1 - 1e-6)))
+
+    return float(min(3.0, max(-3.0, quantile(disadvantaged_share) - quantile(city_disadvantaged_share))))
 
 
 def read_edges(folder: Path, names: list[str]) -> list[dict[str, Any]]:
@@ -320,11 +322,11 @@ def _graphml_edges(path: Path, names: list[str]) -> list[tuple[str, dict[str, An
     if graph.number_of_edges() > most_rows("edges"):
         raise ConfigError(path, "", f"has {graph.number_of_edges():,} edges; allowed: at most {most_rows('edges'):,}")
     for node in graph.nodes:
-        _check_known(path, f"node {_shown(node)}", str(node), names)
+        _check_known(path, f"node {shown(node)}", str(node), names)
     minutes = EDGE_COLUMNS["minutes"]
     edges = []
     for a, b, attributes in graph.edges(data=True):
-        place = f"edge {_shown(a)}-{_shown(b)}"
+        place = f"edge {shown(a)}-{shown(b)}"
         if "minutes" not in attributes:
             raise ConfigError(path, f"{place}, attribute 'minutes'", "is missing; every edge needs its travel "
                               "time in minutes")
@@ -355,8 +357,8 @@ def _check_pairs(path: Path, edges: list[tuple[str, dict[str, Any]]], cells: str
 def _check_known(path: Path, where: str, name: str, names: list[str]) -> None:
     """Refuse a reference to a neighborhood that neighborhoods.csv does not list; show a few it does."""
     if name not in names:
-        shown = _quoted(names[:KNOWN_SHOWN]) + (f", ... ({len(names)} in all)" if len(names) > KNOWN_SHOWN else "")
-        raise ConfigError(path, where, f"unknown neighborhood {_shown(name)}; neighborhoods.csv lists {shown}")
+        listed = _quoted(names[:KNOWN_SHOWN]) + (f", ... ({len(names)} in all)" if len(names) > KNOWN_SHOWN else "")
+        raise ConfigError(path, where, f"unknown neighborhood {shown(name)}; neighborhoods.csv lists {listed}")
 
 
 def _check_connected(path: Path, names: list[str], edges: list[dict[str, Any]]) -> None:

@@ -252,5 +252,6 @@ class Needs:
 
 
 def _months_to_change(rng: np.random.Generator, chance: np.ndarray) -> np.ndarray:
-    """Months until the next change when each month changes with ``chance`` (geometric, at least 1)."""
-    return np.minimum(rng.geometric(chance), np.iinfo(np.int16).max).astype(np.int16)
+    """Months until the next change when each month changes with ``chance`` (geometric, at least 1); a chance
+    of 0 (a need with prevalence 0 never starts) waits longer than any run."""
+    return np.minimum(rng.geometric(np.maximum(chance, 1e-12)), np.iinfo(np.int16).max).astype(np.int16)

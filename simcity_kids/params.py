@@ -10,9 +10,10 @@ cannot break inside it (:func:`param` refuses a numeric parameter declared witho
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 ASSUMPTION = "assumption"
 
@@ -64,10 +65,29 @@ class Params(BaseModel):
 
     @classmethod
     def describe(cls) -> list[dict[str, Any]]:
-        """One row per parameter: name, default, unit, source, description."""
+        """One row per parameter: name, default, unit, allowed range, source, description."""
         rows = []
         for name, field in cls.model_fields.items():
             extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
             rows.append({"name": name, "default": field.default, "unit": extra.get("unit", ""),
-                         "source": extra.get("source", ""), "description": field.description or ""})
+                         "range": _range(field), "source": extra.get("source", ""),
+                         "description": field.description or ""})
         return rows
+
+
+def _range(field: FieldInfo) -> str:
+    """A field's bounds in words: '>= 0 and <= 1', or '13 items, each >= 0 and <= 3' for a sequence, or the
+    range of a mapping's values ('' when there is none, as for a choice)."""
+    items = [inner for arg in get_args(field.annotation) if get_origin(arg) is Annotated
+             for info in arg.__metadata__ for inner in getattr(info, "metadata", [info])]
+    length = next((item.min_length for item in field.metadata if getattr(item, "min_length", None)), None)
+    bounds = _bounds(items if items else field.metadata)
+    if length is not None:
+        return f"{length} items, each {bounds}" if bounds else f"{length} items"
+    return f"each {bounds}" if items and bounds else bounds
+
+
+def _bounds(metadata: list[Any]) -> str:
+    words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+    return " and ".join(f"{symbol} {getattr(item, name):g}" for item in metadata for name, symbol in words.items()
+                        if getattr(item, name, None) is not None)

@@ -22,7 +22,6 @@ from pydantic import Field, PrivateAttr
 
 from .access import AccessParams
 from .early_childhood import EarlyChildhoodParams
-from .validation import ConfigError, check_kind, read_toml, validate
 from .institutions import CabinetParams
 from .leaving import LeavingParams
 from .learning import LearningParams
@@ -31,6 +30,7 @@ from .outcomes import OutcomesParams
 from .params import Params
 from .population import PopulationParams
 from .programmes.summer import SummerConfig
+from .validation import ConfigError, check_kind, read_toml, validate
 
 SCENARIO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
 

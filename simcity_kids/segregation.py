@@ -34,15 +34,21 @@ def dissimilarity(group: np.ndarray, others: np.ndarray) -> float:
 
 def fit_margins(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, iterations: int = 200,
                 tolerance: float = 1e-6) -> np.ndarray:
-    """Iterative proportional fitting: a table near ``seed`` whose margins are ``rows`` and ``cols``."""
+    """Iterative proportional fitting: a table near ``seed`` whose margins are ``rows`` and ``cols``. A row
+    or column whose margin is 0 (a neighborhood without families, a race without any) stays 0."""
     table = np.maximum(seed, 1e-12).astype(float)
     for _ in range(iterations):
-        table *= (rows / table.sum(axis=1))[:, None]
+        table *= _ratio(rows, table.sum(axis=1))[:, None]
         column_sums = table.sum(axis=0)
-        table *= (cols / column_sums)[None, :]
+        table *= _ratio(cols, column_sums)[None, :]
         if np.abs(column_sums - cols).max() <= tolerance * cols.sum():
             break
     return table
+
+
+def _ratio(wanted: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Factors that scale ``current`` sums to ``wanted`` ones; 0 where a sum is already 0."""
+    return np.divide(wanted, current, out=np.zeros(current.shape), where=current > 0)
 
 
 def _solve(measure: Callable[[float], float], target: float, low: float, high: float, what: str,
@@ -70,9 +76,12 @@ def race_table(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, position: n
     neighborhood with the city's mix), which lowers the index in proportion, so any target from 0 up to the
     most tilted table is reached. ``source`` is the file the profile came from, for the error message.
     """
+    given = fit_margins(seed, rows, cols)
+    if target is None:
+        return given
+    even = fit_margins(np.ones_like(seed), rows, cols)
     z = (position - position.mean()) / (position.std() or 1.0)
     direction = np.where(np.arange(seed.shape[1]) == WHITE, 1.0, -1.0)
-    given, even = fit_margins(seed, rows, cols), fit_margins(np.ones_like(seed), rows, cols)
 
     def table(tilt: float) -> np.ndarray:
         """Tilt in [-1, 0): share -tilt of the even table mixed in (both have the margins, so the mix has
@@ -85,8 +94,6 @@ def race_table(seed: np.ndarray, rows: np.ndarray, cols: np.ndarray, position: n
         fitted = table(tilt)
         return dissimilarity(fitted[:, WHITE], fitted.sum(axis=1) - fitted[:, WHITE])
 
-    if target is None:
-        return given
     return table(_solve(index, target, -1.0, MAX_TILT, "race_dissimilarity", source))
 
 

@@ -59,7 +59,7 @@ class Argument:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         whole = isinstance(value, int) and not isinstance(value, bool)
         if not ((whole if self.kind is int else number) and math.isfinite(value) and self.low <= value <= self.high):
-            raise ConfigError(name, "", f"must be {self.words} (got {_shown(value)})", argument=True)
+            raise ConfigError(name, "", f"must be {self.words} (got {shown(value)})", argument=True)
 
 
 ARGUMENTS = {
@@ -80,10 +80,11 @@ def check_arguments(**values: Any) -> None:
 def check_kind(name: str, value: Any, kinds: tuple[type, ...], allowed: str) -> None:
     """Refuse an argument of the wrong type, or an empty string, naming the argument and what it may be."""
     if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds or value == "":
-        raise ConfigError(name, "", f"must be {allowed} (got {_shown(value)})", argument=True)
+        raise ConfigError(name, "", f"must be {allowed} (got {shown(value)})", argument=True)
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A user's value for a message: its repr, cut short so that one line stays readable."""
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -93,12 +94,16 @@ def read_text(path: str | Path, what: str) -> str:
     UTF-8) as a one-line ConfigError naming the file."""
     path = Path(path)
     try:
-        size = path.stat().st_size
         if path.is_dir():
-            raise ConfigError(path, "", f"is a folder; expected a {what} file")
+            raise IsADirectoryError
+        size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ConfigError(path, "", f"is {size:,} bytes; a {what} file may hold at most {MAX_FILE_BYTES:,}")
         data = path.read_bytes()
+    except ConfigError:
+        raise
+    except IsADirectoryError:
+        raise ConfigError(path, "", f"is a folder; expected a {what} file") from None
     except FileNotFoundError:
         raise ConfigError(path, "", f"{what} file not found") from None
     except PermissionError:
@@ -126,7 +131,7 @@ def read_toml(path: str | Path, what: str) -> dict[str, Any]:
 
 def _allowed(error: dict[str, Any]) -> str:
     """Say what a pydantic error allows, in words, with what was given."""
-    kind, ctx, given = error["type"], error.get("ctx", {}), _shown(error.get("input"))
+    kind, ctx, given = error["type"], error.get("ctx", {}), shown(error.get("input"))
     if kind == "extra_forbidden":
         return "unknown key"
     if kind == "missing":
@@ -157,7 +162,7 @@ def _allowed(error: dict[str, Any]) -> str:
 def validate(schema: type[BaseModel], data: Any, source: str | Path, prefix: str = "") -> Any:
     """Validate ``data`` against ``schema``; the first problem becomes a ConfigError naming its key."""
     if not isinstance(data, dict):
-        raise ConfigError(source, prefix, f"must be a table of keys and values (got {_shown(data)})")
+        raise ConfigError(source, prefix, f"must be a table of keys and values (got {shown(data)})")
     try:
         return schema.model_validate(data)
     except ValidationError as exc:

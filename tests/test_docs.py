@@ -132,7 +132,8 @@ COMMANDS: dict[str, tuple[str, list[str]]] = {
     "simcity-kids cities": ("simcity-kids cities", ["salem          Salem, MA"]),  # and its table in the README
     "simcity-kids run --city path/to/folder": ("simcity-kids run --city examples/riverton --out {out}",
                                                ["Reading gaps (SD, all grades), Riverton", "Wrote {out}/"]),
-    DESCRIBE: (DESCRIBE, ["'name': 'summer_loss'", "'source': ", "'unit': "]),
+    DESCRIBE: (DESCRIBE, ["'name': 'summer_loss'", "'source': ", "'unit': ",
+                                 "'range': '>= 0 and <= 10'"]),
     # The suite takes minutes and appends to benchmarks/results.csv: what make would run, and the options.
     "make benchmark": ("make --dry-run benchmark", [".venv/bin/python benchmarks/run_benchmarks.py"]),
     ".venv/bin/python benchmarks/run_benchmarks.py [--quick]": (".venv/bin/python benchmarks/run_benchmarks.py --help",

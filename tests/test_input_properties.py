@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import math
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import annotated_types
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,6 +26,8 @@ from simcity_kids.cli import main
 from simcity_kids.scenario import ScenarioConfig
 from simcity_kids.validation import ConfigError, validate
 
+# A numerical warning inside the model (a division by zero, an invalid value) is a failure here.
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 CROSS_FILE = {"programmes.summer.neighborhoods"}  # needs the city's names: tested in test_programmes.py
 
 
@@ -186,7 +188,7 @@ def _runs(argv: list[str], out: Path, capsys) -> None:
 
 
 SCENARIO_LEAVES = leaves(ScenarioConfig)
-PROPERTY_SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, derandomize=True,
                              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -208,7 +210,7 @@ def _is_valid(values: dict[str, Any]) -> bool:
 
 @st.composite
 def good_scenarios(draw) -> dict[str, Any]:
-    chosen = draw(st.lists(st.sampled_from(SCENARIO_LEAVES), min_size=1, max_size=6, unique_by=lambda l: l.key))
+    chosen = draw(st.lists(st.sampled_from(SCENARIO_LEAVES), min_size=1, max_size=6, unique_by=lambda leaf: leaf.key))
     values = {leaf.key: draw(good_value(leaf)) for leaf in chosen}
     assume(_is_valid(values))
     return values
@@ -314,3 +316,102 @@ def test_any_bad_city_value_is_refused_in_one_line(city, leaf, data, tmp_path_fa
     path.write_text(toml_text(city))
     _exits_2_with_one_line(["run", "--city", str(path), "--years", "1"], folder / "out", capsys,
                            ["city.toml", leaf.key.split(".")[0]])
+
+
+def _numeric(annotation: Any) -> bool:
+    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
+        else (annotation,)
+    return any(option in (int, float) for option in options)
+
+
+def test_every_number_of_every_schema_has_a_range():
+    """A range on every parameter is what keeps the model from breaking: no number may be unbounded."""
+    from simcity_kids import city
+
+    schemas = [city.CityProfile, city.Neighborhood, city.Edge, city.SchoolSpec, city.ProviderSpec, city.Layout,
+               city.SchoolCounts, city.Segregation, *{type(v) for v in vars(ScenarioConfig()).values()
+                                                       if isinstance(v, BaseModel)}]
+    unbounded = [leaf.key for leaf in SCENARIO_LEAVES if leaf.annotation in (int, float)
+                 and (leaf.low is None or leaf.high is None)]
+    for schema in schemas:
+        for name, field in schema.model_fields.items():
+            b = _bounds(field.metadata)
+            if _numeric(field.annotation) and not ({"ge", "gt"} & b.keys() and {"le", "lt"} & b.keys()):
+                unbounded.append(f"{schema.__name__}.{name}")
+    assert SCENARIO_LEAVES and unbounded == []
+
+
+def test_a_parameter_declared_without_a_range_is_refused():
+    from simcity_kids.params import ASSUMPTION, param
+
+    with pytest.raises(ValueError, match="lower and an upper bound"):
+        param(1.0, "SD", ASSUMPTION, ge=0)
+    assert param(1.0, "SD", ASSUMPTION, ge=0, le=2).default == 1.0
+
+
+# City folders: neighborhoods.csv and edges.csv drawn whole (good), or with one cell made bad.
+FOLDER_TOML = 'name = "Drawn"\npupils = 3000\nenglish_learners = 0.0\n\n[school_counts]\nelementary = 2\n' \
+              'middle = 1\nhigh = 1\n'
+
+
+@st.composite
+def good_folders(draw) -> dict[str, list[dict[str, str]]]:
+    """Neighborhood rows and a chain of edges (connected), every cell as text, as a spreadsheet would hold."""
+    n = draw(st.integers(1, 8))
+    sizes = draw(st.lists(st.floats(0.05, 1), min_size=n, max_size=n))
+    shares = [size / sum(sizes) for size in sizes]
+    hoods = []
+    for i in range(n):
+        mix = draw(st.lists(st.floats(0, 1), min_size=5, max_size=5).filter(lambda m: sum(m) > 0.01))
+        races = {race: f"{value / sum(mix):.6f}" for race, value in zip(RACES, mix)}
+        races["white"] = f"{max(0.0, 1 - sum(float(races[r]) for r in RACES[1:])):.6f}"
+        hoods.append({"name": f"Hood {i}", "population_share": f"{shares[i]:.6f}",
+                      "x_km": str(draw(st.floats(-1000, 1000))), "y_km": str(draw(st.floats(-1000, 1000))),
+                      "disadvantaged_share": str(draw(st.floats(0, 1))),
+                      "non_english_share": str(draw(st.floats(0, 1))), **races})
+    hoods[-1]["population_share"] = f"{1 - sum(float(h['population_share']) for h in hoods[:-1]):.6f}"
+    edges = [{"a": f"Hood {i}", "b": f"Hood {i + 1}", "minutes": str(draw(st.floats(0.5, 240)))}
+             for i in range(n - 1)]
+    return {"neighborhoods": hoods, "edges": edges}
+
+
+def _write_folder(folder: Path, tables: dict[str, list[dict[str, str]]]) -> Path:
+    import csv
+
+    from simcity_kids.city_import import EDGE_COLUMNS, NEIGHBORHOOD_COLUMNS
+
+    folder.mkdir(exist_ok=True)
+    (folder / "city.toml").write_text(FOLDER_TOML)
+    for name, columns in (("neighborhoods", NEIGHBORHOOD_COLUMNS), ("edges", EDGE_COLUMNS)):
+        with (folder / f"{name}.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, [c for c in columns if c != "income_index"])
+            writer.writeheader()
+            writer.writerows(tables[name])
+    return folder
+
+
+@PROPERTY_SETTINGS
+@given(tables=good_folders())
+def test_any_city_folder_the_checks_accept_runs(tables, tmp_path_factory, capsys):
+    folder = _write_folder(tmp_path_factory.mktemp("folder") / "city", tables)
+    _runs(["run", "--city", str(folder), "--years", "1", "--scale", "2"], folder.parent / "out", capsys)
+
+
+BAD_CELLS = st.sampled_from(["", "abc", "nan", "inf", "-inf", "-1", "1e30", "2", "0.5.5", "x" * 300, "true"])
+
+
+@PROPERTY_SETTINGS
+@given(tables=good_folders(), data=st.data())
+def test_any_bad_city_folder_cell_is_refused_in_one_line(tables, data, tmp_path_factory, capsys):
+    from simcity_kids.city_import import EDGE_COLUMNS, NEIGHBORHOOD_COLUMNS
+
+    table = "edges" if tables["edges"] and data.draw(st.booleans()) else "neighborhoods"
+    columns = EDGE_COLUMNS if table == "edges" else NEIGHBORHOOD_COLUMNS
+    row = data.draw(st.integers(0, len(tables[table]) - 1))
+    column = data.draw(st.sampled_from([c for c in tables[table][row]]))
+    value = data.draw(BAD_CELLS)
+    assume(value == "" or columns[column].parse(value) is None)  # the cell itself is not allowed
+    tables[table][row][column] = value
+    folder = _write_folder(tmp_path_factory.mktemp("badfolder") / "city", tables)
+    _exits_2_with_one_line(["run", "--city", str(folder), "--years", "1"], folder.parent / "out", capsys,
+                           [f"{table}.csv", f"row {row + 2}", f"'{column}'"])
