@@ -37,19 +37,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _number(name: str) -> Callable[[str], int | float]:
-    """An argparse type for the API argument ``name``: text to number, then the API's own range check, so
-    that the command line and the Python API allow the same values and say so in the same words."""
-    from .validation import ARGUMENTS, ConfigError
+    """An argparse type for the API argument ``name``: text to number; the API checks the range, so the command
+    line and the Python API allow the same values and say so in the same words."""
+    from .validation import ARGUMENTS
 
     argument = ARGUMENTS[name]
 
     def convert(text: str) -> int | float:
         try:
-            value = argument.kind(text)
-            argument.check(name, value)
-        except (ValueError, ConfigError):
+            return argument.kind(text)
+        except ValueError:
             raise argparse.ArgumentTypeError(f"must be {argument.words} (got {text!r})") from None
-        return value
     return convert
 
 

@@ -8,9 +8,9 @@ import numpy as np
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
     """Integer counts proportional to ``weights`` that add up to ``total`` exactly."""
     weights = np.asarray(weights, dtype=float)
-    if weights.size == 0 or total == 0:  # e.g. a neighborhood of a tiny city that got no family
-        return np.zeros(weights.size, dtype=np.int64)
-    if not weights.sum() > 0:
+    if weights.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if not weights.sum() > 0:  # e.g. the race mix of a neighborhood of a tiny city that got no family
         weights = np.ones_like(weights)
     raw = weights / weights.sum() * total
     counts = np.floor(raw).astype(np.int64)

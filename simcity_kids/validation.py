@@ -8,7 +8,6 @@ allowed; this module reads files defensively and turns pydantic's errors into th
 
 from __future__ import annotations
 
-import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,7 @@ class Argument:
     def check(self, name: str, value: Any) -> None:
         number = isinstance(value, int | float) and not isinstance(value, bool)
         whole = isinstance(value, int) and not isinstance(value, bool)
-        if not ((whole if self.kind is int else number) and math.isfinite(value) and self.low <= value <= self.high):
+        if not ((whole if self.kind is int else number) and self.low <= value <= self.high):  # NaN fails too
             raise ConfigError(name, "", f"must be {self.words} (got {shown(value)})", argument=True)
 
 

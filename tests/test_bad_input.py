@@ -102,6 +102,15 @@ BAD = {
     "neighborhood targeting with no list": (lambda d: _scenario(d, "[programmes.summer]\ncoverage = 0.5\n"
                                                                 "targeting = 'neighborhoods'\n"),
                                             ["bad.toml", "programmes.summer.neighborhoods", "at least one"]),
+    "ages the wrong way round": (lambda d: _scenario(d, "[programmes.summer]\nmin_age = 12\nmax_age = 6\n"),
+                                 ["bad.toml", "programmes.summer.min_age", "must not exceed max_age 6", "got 12"]),
+    "neighborhood list with other targeting": (lambda d: _scenario(d, "[programmes.summer]\ntargeting = 'income'\n"
+                                                                   "neighborhoods = ['The Point']\n"),
+                                               ["bad.toml", "programmes.summer.neighborhoods", "only used with "
+                                                "targeting = 'neighborhoods'"]),
+    "neighbours beyond reach": (lambda d: _city(d, "neighborhoods = 4", "neighborhoods = 4\nspacing_km = 40\n"
+                                                "minutes_per_km = 10"),
+                                ["city.toml", "layout.minutes_per_km", "at most 192 minutes", "40 x 10"]),
     # unclear refusals
     "layout key out of range": (lambda d: _city(d, "neighborhoods = 4", "neighborhoods = 1"),
                                 ["city.toml", "layout.neighborhoods", ">= 2"]),
