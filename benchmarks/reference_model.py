@@ -8,7 +8,7 @@ agent-per-child baseline to beat.
 
 The reference builds its own children. Only the demographic skeleton (families, ages, race, income,
 disadvantage, parental education, home language, neighborhood) comes from
-``simcity_kids.population.generate``, which is tested on its own. Everything the monthly rules start from is
+``simcity_kids.city.population.generate``, which is tested on its own. Everything the monthly rules start from is
 drawn here, one family and one child at a time:
 
 * each family's lottery number for school places (``Population.__init__``), and its needs and each
@@ -35,7 +35,7 @@ What it covers, month by month (the run starts in September; July and August are
 Left out on purpose: births (they never touch the children already there), programmes and boosts,
 awareness, governance, leaving-school outcomes and the outcome tables. The draws are not the fast model's
 streams: only distributions should agree. Monthly noise here is normal with the rule's SD; the fast model
-may draw it more cheaply (uniform with the same SD, ``simcity_kids.rng.monthly_noise``), so agreement checks
+may draw it more cheaply (uniform with the same SD, ``simcity_kids.core.rng.monthly_noise``), so agreement checks
 the SD, not the shape.
 
 Family needs belong to the family, so siblings share them: each family is a small plain object
@@ -50,17 +50,17 @@ import math
 import mesa
 import numpy as np
 
-from simcity_kids.city import SCHOOL_LEVELS, CityProfile
-from simcity_kids.population import generate
-from simcity_kids.rng import Streams
+from simcity_kids.city.profile import SCHOOL_LEVELS, CityProfile
+from simcity_kids.city.population import generate
+from simcity_kids.core.rng import Streams
 from simcity_kids.scenario import ScenarioConfig
 
-SCHOOL_AGE = 5  # kindergarten (simcity_kids.population.SCHOOL_AGES[0])
+SCHOOL_AGE = 5  # kindergarten (simcity_kids.city.population.SCHOOL_AGES[0])
 LEAVING_AGE = 18
 SUMMER_MONTHS = (7, 8)
 SCHOOL_MONTHS_PER_YEAR = 10
 MONTHS_BEFORE_SCHOOL = 12 * SCHOOL_AGE
-SCHOOL_CHOICES = 4  # schools of a level a pupil tries (simcity_kids.population.SCHOOL_CHOICES)
+SCHOOL_CHOICES = 4  # schools of a level a pupil tries (simcity_kids.city.population.SCHOOL_CHOICES)
 CHILD_NEEDS = ("vision", "behavioral_health", "chronic_health")
 FAMILY_NEEDS = ("food_insecurity", "housing_instability")
 

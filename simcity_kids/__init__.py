@@ -25,8 +25,9 @@ _EXPORTS = {
     "run": "api", "compare": "api", "RunResult": "api",
     "CityModel": "model",
     "ScenarioConfig": "scenario", "load_scenario": "scenario",
-    "CityProfile": "city", "load_city": "city", "builtin_cities": "city", "synthetic_city": "city",
-    "ConfigError": "validation",
+    "CityProfile": "city.profile", "load_city": "city.profile", "builtin_cities": "city.profile",
+    "synthetic_city": "city.profile",
+    "ConfigError": "core.validation",
 }
 __all__ = [*_EXPORTS, "__version__"]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .city import CityProfile
+from .city.profile import CityProfile
 from .model import CityModel
 from .outcomes import GAPS, GRADE_ALL
 from .scenario import ScenarioConfig
-from .validation import check_kind
+from .core.validation import check_kind
 
 GAP_LABELS = {"Q5-Q1": "income Q5-Q1", "not_disadvantaged-disadvantaged": "disadvantaged",
               "white-black": "white-Black", "white-latino": "white-Latino",
@@ -70,7 +70,7 @@ class RunResult:
         """Write outcomes.parquet, outcomes.csv, trace.csv and manifest.json into ``folder``, whole or not at all.
 
         ``folder`` must be new, empty or an earlier result folder (replaced whole; see ``output.py``)."""
-        from .output import check_output_folder, write_folder_atomically
+        from .core.output import check_output_folder, write_folder_atomically
 
         def write(tmp: Path) -> None:
             self.outcomes.to_parquet(tmp / "outcomes.parquet", index=False)

@@ -39,7 +39,7 @@ class _Parser(argparse.ArgumentParser):
 def _number(name: str) -> Callable[[str], int | float]:
     """An argparse type for the API argument ``name``: text to number; the API checks the range, so the command
     line and the Python API allow the same values and say so in the same words."""
-    from .validation import ARGUMENTS
+    from .core.validation import ARGUMENTS
 
     argument = ARGUMENTS[name]
 
@@ -64,7 +64,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="scenario TOML file, or a name in scenarios/ (default: baseline)")
     run.add_argument("--city", default="salem",
                      help="built-in city name, city TOML path or folder of city CSV files (default: salem)")
-    from .validation import ARGUMENTS
+    from .core.validation import ARGUMENTS
 
     run.add_argument("--years", type=_number("years"), default=10,
                      help=f"years to simulate, {ARGUMENTS['years'].words} (default: 10)")
@@ -84,8 +84,8 @@ def _run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from .api import run
-    from .city import load_city
-    from .output import check_output_folder, safe_name
+    from .city.profile import load_city
+    from .core.output import check_output_folder, safe_name
     from .scenario import load_scenario
 
     # Load the files and check the output folder first: a bad --out is found in a second, not after the run.
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cities() -> int:
-    from .city import builtin_cities, load_city
+    from .city.profile import builtin_cities, load_city
 
     header = (f"{'city':14} {'name':34} {'pupils':>8} {'white':>6} {'Black':>6} {'Latino':>7} {'Asian':>6} "
               f"{'disadv.':>8} {'EL':>6} {'hoods':>6} {'schools':>8}")
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _arguments(argv)
     except _UsageError as exc:
         return _bad_input(str(exc))
-    from .validation import ConfigError
+    from .core.validation import ConfigError
 
     try:
         return _cities() if args.command == "cities" else _run(args)

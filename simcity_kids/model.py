@@ -1,10 +1,10 @@
 """CityModel: a small Mesa model that runs an explicit, ordered list of modules once a month.
 
 The order of events each month is the list in ``CityModel.modules``:
-population (September turnover) -> governance -> awareness -> needs and attendance -> programmes ->
-early childhood -> learning -> leaving school -> outcomes.
-Children and families are struct-of-arrays state (``state.py``); schools, providers and the cabinet are
-Mesa agents (``institutions.py``). Every draw comes from a named stream seeded from the run's seed.
+population turnover (September) -> governance -> awareness -> needs and attendance -> programmes (referrals
+first, then services; ``programmes.registered``) -> early childhood -> learning -> leaving school -> outcomes.
+Children and families are struct-of-arrays state (``core/state.py``); schools, providers and the cabinet are
+Mesa agents. Every draw comes from a named stream seeded from the run's seed.
 """
 
 from __future__ import annotations
@@ -15,23 +15,27 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from .access import Awareness
-from .city import CityProfile, load_city
-from .early_childhood import EarlyChildhood
-from .institutions import Cabinet, Governance, Provider, School, school_quality
-from .learning import SUMMER_MONTHS, Learning
-from .leaving import LeavingSchool
-from .needs import Needs
+from .city.institutions import Provider, School, school_quality
+from .city.population import generate, social_ties
+from .city.profile import CityProfile, load_city
+from .core.calendar import Calendar
+from .core.rng import Streams
+from .core.validation import check_arguments
 from .outcomes import Outcomes
-from .population import Population, generate, social_ties
+from .programmes import registered
 from .programmes.base import Programme
-from .programmes.summer import SummerProgramme
-from .rng import Streams
+from .programmes.referrals import Referrals
+from .rules.awareness import Awareness
+from .rules.early_childhood import EarlyChildhood
+from .rules.governance import Cabinet, Governance
+from .rules.learning import Learning
+from .rules.leaving import LeavingSchool
+from .rules.needs import Needs
+from .rules.turnover import Population
 from .scenario import ScenarioConfig, load_scenario
-from .validation import check_arguments
 
 
-class CityModel(mesa.Model):
+class CityModel(Calendar, mesa.Model):
     """Children, families, schools and providers of one city, under one scenario, for one seed."""
 
     def __init__(self, scenario: ScenarioConfig | str | Path | None = None,
@@ -54,6 +58,7 @@ class CityModel(mesa.Model):
         self.schools = [School(self, spec, q) for spec, q in zip(self.city.schools, qualities)]
         self.providers = [Provider(self, spec) for spec in self.city.providers]
         self.cabinet = Cabinet(self, cfg.cabinet)
+        self.referrals = Referrals()
 
         self.population = Population(self, cfg.population)
         self.governance = Governance()
@@ -63,28 +68,16 @@ class CityModel(mesa.Model):
         self.learning = Learning(self, cfg.learning)
         self.outcomes = Outcomes(self, cfg.outcomes)
         self.leaving_school = LeavingSchool(self, cfg.leaving_school)
-        self.programmes: list[Programme] = [SummerProgramme(self, cfg.programmes.summer)]
+        self.programmes: list[Programme] = [cls(self, getattr(cfg.programmes, cls.name)) for cls in registered()]
         self.modules = [self.population, self.governance, self.awareness, self.needs, *self.programmes,
                         self.early_childhood, self.learning, self.leaving_school, self.outcomes]
 
-    # --- calendar -------------------------------------------------------------------------------------------
-    @property
-    def calendar_month(self) -> int:
-        """1 = January ... 12 = December; the run starts in September."""
-        return (self.month + 8) % 12 + 1
-
-    @property
-    def school_year(self) -> int:
-        """0 for the first September-to-August year of the run."""
-        return self.month // 12
-
-    @property
-    def is_summer(self) -> bool:
-        return self.calendar_month in SUMMER_MONTHS
-
-    @property
-    def is_school_month(self) -> bool:
-        return not self.is_summer
+    def programme(self, name: str) -> Programme:
+        """The programme module called ``name``."""
+        for programme in self.programmes:
+            if programme.name == name:
+                return programme
+        raise KeyError(f"no programme '{name}'; known: {', '.join(p.name for p in self.programmes)}")
 
     # --- running --------------------------------------------------------------------------------------------
     def step(self) -> None:

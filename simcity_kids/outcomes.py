@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .city import RACES
-from .needs import NEEDS
-from .params import Params, param
-from .population import SCHOOL_AGES
+from .city.profile import RACES
+from .core.calendar import AUGUST, JUNE, SEPTEMBER
+from .core.params import Params, param
+from .core.calendar import SCHOOL_AGES
 
 if TYPE_CHECKING:
     from .model import CityModel
@@ -138,9 +138,17 @@ class Outcomes:
 
     def count(self, model: CityModel, metric: str, flags: np.ndarray) -> None:
         """Number of children (scaled to the whole city) with ``flags`` set, by group."""
-        for kind, labels, grades, _, counts in self._grouped(model, {}, flags, by_grade=False):
-            self._add(model.school_year, grades, kind, labels, metric, counts * model.child_weight,
-                      np.ones_like(counts, dtype=bool))
+        self.count_many(model, {metric: flags})
+
+    def count_many(self, model: CityModel, flags: dict[str, np.ndarray]) -> None:
+        """Numbers of children (whole city) with each metric's flags set, by group, in one pass over the
+        children who have any of them."""
+        anyone = np.logical_or.reduce(list(flags.values()))
+        values = {metric: flag.astype(np.float32) for metric, flag in flags.items()}
+        for kind, labels, grades, sums, _ in self._grouped(model, values, anyone, by_grade=False):
+            for metric, total in sums.items():
+                self._add(model.school_year, grades, kind, labels, metric, total * model.child_weight,
+                          np.ones_like(total, dtype=bool))
 
     def add_value(self, model: CityModel, metric: str, group_kind: str, group: str, value: float) -> None:
         self._add(model.school_year, [GRADE_ALL], group_kind, [group], metric, np.array([[value]]),
@@ -153,27 +161,27 @@ class Outcomes:
         pupils = children.age >= SCHOOL_AGES[0]
         self.trace_gaps(model, reading, math, pupils)
         month = model.calendar_month
-        if month == 9:
+        if month == SEPTEMBER:
             entrants = children.age == SCHOOL_AGES[0]
             self.mean(model, {"entry_reading_mean": reading, "entry_math_mean": math}, entrants)
             ready = np.minimum(reading, math) >= self.params.ready_threshold
             self.rate(model, "kindergarten_readiness_rate", ready, entrants)
             self.record_schools(model)
-        elif month == 6:
+        elif month == JUNE:
             self.mean(model, {"reading_mean": reading, "math_mean": math}, pupils)
             absent = model.needs.yearly_attendance(model) < model.needs.params.chronic_absence_threshold
             self.rate(model, "chronic_absence_rate", absent, pupils)
             grade3 = children.age == SCHOOL_AGES[0] + 3
             self.rate(model, "grade3_reading_proficiency", reading >= self.params.proficient_cut, grade3)
-            self.mean(model, {f"unmet_{need}_rate": model.needs.unmet(model, need) for need in NEEDS}, pupils,
+            self.mean(model, {f"unmet_{need}_rate": model.needs.unmet(model, need) for need in model.needs.names}, pupils,
                       by_grade=False, gaps=False)
             children.june_reading = reading
             children.june_math = math
-        elif month == 8:
+        elif month == AUGUST:
             stayed = pupils & (children.age < SCHOOL_AGES[1])
             self.mean(model, {"summer_change_reading": reading - children.june_reading,
                               "summer_change_math": math - children.june_math}, stayed, by_grade=False)
-            self.record_costs(model)
+            self.record_programmes(model)
 
     TRACE_GAPS = ("Q5-Q1", "not_disadvantaged-disadvantaged")
 
@@ -214,15 +222,13 @@ class Outcomes:
             self.add_value(model, "school_over_capacity", "school", school.name,
                            school.over_capacity * model.child_weight)
 
-    def record_costs(self, model: CityModel) -> None:
-        total = 0.0
+    def record_programmes(self, model: CityModel) -> None:
+        """In August: each programme's reach and cost, the cabinet's, referrals, and the year's total cost."""
         for programme in model.programmes:
-            cost = programme.cost_usd.get(model.school_year, 0.0)
-            served = programme.enrolled_count.get(model.school_year, 0) * model.child_weight
-            total += cost
-            self.add_value(model, "cost_usd", "programme", programme.name, cost)
-            self.add_value(model, "cost_per_child_served_usd", "programme", programme.name,
-                           cost / served if served else 0.0)
+            programme.record_year(model)
+        model.governance.record_year(model)
+        model.referrals.record_year(model)
+        total = sum(model.cabinet.budget_usd.values())
         self.add_value(model, "cost_usd", "programme", "total", total)
 
     # --- tables ---------------------------------------------------------------------------------------------

@@ -18,25 +18,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, create_model
 
-from .access import AccessParams
-from .early_childhood import EarlyChildhoodParams
-from .institutions import CabinetParams
-from .leaving import LeavingParams
-from .learning import LearningParams
-from .needs import NeedsParams
+from .rules.awareness import AccessParams
+from .rules.early_childhood import EarlyChildhoodParams
+from .rules.governance import CabinetParams
+from .rules.leaving import LeavingParams
+from .rules.learning import LearningParams
+from .rules.needs import NeedsParams
 from .outcomes import OutcomesParams
-from .params import Params
-from .population import PopulationParams
-from .programmes.summer import SummerConfig
-from .validation import ConfigError, check_kind, read_toml, validate
+from .core.params import Params
+from .city.population import PopulationParams
+from .programmes import registered
+from .core.validation import ConfigError, check_kind, read_toml, validate
 
 SCENARIO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
 
 
-class ProgrammesConfig(Params):
-    summer: SummerConfig = SummerConfig()
+# One section per registered programme, ``[programmes.<name>]``, each with its own typed schema.
+ProgrammesConfig = create_model(  # type: ignore[call-overload]
+    "ProgrammesConfig", __base__=Params, __doc__="Every programme's levers and parameters.",
+    **{cls.name: (cls.config_class, cls.config_class()) for cls in registered()})
 
 
 class ScenarioConfig(Params):

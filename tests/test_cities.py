@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.city import RACES
+from simcity_kids.city.profile import RACES
 from simcity_kids.cli import main
-from simcity_kids.population import SCHOOL_AGES
-from simcity_kids.segregation import dissimilarity
+from simcity_kids.core.calendar import SCHOOL_AGES
+from simcity_kids.city.segregation import dissimilarity
 
 CITIES = sk.builtin_cities()
 CONSORTIUM = {"salem", "somerville", "newton", "providence", "louisville", "oakland", "chattanooga"}
@@ -28,7 +28,7 @@ def test_every_consortium_city_is_built_in_with_sources_and_assumptions():
 
 def textbook_dissimilarity(in_group: np.ndarray, neighborhood: np.ndarray) -> float:
     """Duncan & Duncan's dissimilarity index, D = 1/2 sum over neighborhoods of |g_i / G - o_i / O|,
-    counted person by person in plain Python: independent of ``simcity_kids.segregation``."""
+    counted person by person in plain Python: independent of ``simcity_kids.city.segregation``."""
     group, others = Counter(), Counter()
     for flagged, hood in zip(in_group.tolist(), neighborhood.tolist()):
         (group if flagged else others)[hood] += 1

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.city import MAX_NEIGHBORHOODS, PROVIDER_TYPES
-from simcity_kids.city_import import derived_income_index, import_city
+from simcity_kids.city.profile import MAX_NEIGHBORHOODS, PROVIDER_TYPES
+from simcity_kids.city.import_csv import derived_income_index, import_city
 from simcity_kids.cli import main
-from simcity_kids.population import SCHOOL_AGES
+from simcity_kids.core.calendar import SCHOOL_AGES
 from test_cities import bootstrap_error, textbook_dissimilarity  # the index counted independently of the package
 
 RIVERTON = Path(__file__).resolve().parent.parent / "examples" / "riverton"

@@ -12,7 +12,7 @@ import pytest
 
 from simcity_kids.cli import main
 
-SALEM = Path(__file__).resolve().parent.parent / "simcity_kids" / "cities" / "salem.toml"
+SALEM = Path(__file__).resolve().parent.parent / "simcity_kids" / "city" / "cities" / "salem.toml"
 
 
 def test_run_writes_outcomes_and_prints_gap_table(tmp_path, capsys, seed):

@@ -119,7 +119,7 @@ def test_toml_blocks_are_the_shipped_scenarios(tmp_path):
 # --- Commands: each as the README shows it -> the command really run (placeholders filled in, --out to a
 # temporary folder) and text it must print. A synopsis (with [OPTIONS]) is checked against the --help it runs.
 
-DESCRIBE = 'python -c "import simcity_kids.learning as m; import pprint; pprint.pprint(m.LearningParams.describe())"'
+DESCRIBE = 'python -c "import simcity_kids.rules.learning as m; import pprint; pprint.pprint(m.LearningParams.describe())"'
 COMMANDS: dict[str, tuple[str, list[str]]] = {
     # Writes simcity-output/ in the project (git-ignored), as the README says; only where .venv is set up.
     "make run": ("make run", ["Reading gaps (SD, all grades), Salem, scenario 'baseline', seed 0:", "Math gaps",

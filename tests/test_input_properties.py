@@ -24,11 +24,11 @@ from pydantic import BaseModel
 
 from simcity_kids.cli import main
 from simcity_kids.scenario import ScenarioConfig
-from simcity_kids.validation import ConfigError, validate
+from simcity_kids.core.validation import ConfigError, validate
 
 # A numerical warning inside the model (a division by zero, an invalid value) is a failure here.
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
-CROSS_FILE = {"programmes.summer.neighborhoods"}  # needs the city's names: tested in test_programmes.py
+CITY_NAMES = (".neighborhoods", ".schools")  # programme keys that need the city's names: test_programmes.py
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def _bounds(metadata: list[Any]) -> dict[str, Any]:
 
 def _leaf(key: str, annotation: Any, metadata: list[Any]) -> Leaf:
     b = _bounds(metadata)
+    if isinstance(annotation, types.UnionType):  # an optional number (``float | None``): test the number
+        [annotation] = [a for a in typing.get_args(annotation) if a is not type(None)]
     return Leaf(key, annotation, b.get("ge", b.get("gt")), b.get("le", b.get("lt")), "gt" in b, "lt" in b)
 
 
@@ -65,7 +67,7 @@ def leaves(model: type[BaseModel], prefix: str = "") -> list[Leaf]:
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             found.extend(leaves(annotation, key + "."))
-        elif key not in CROSS_FILE:
+        elif not (key.startswith("programmes.") and key.endswith(CITY_NAMES)):
             found.append(_leaf(key, annotation, field.metadata))
     return found
 
@@ -90,7 +92,7 @@ def good_value(leaf: Leaf) -> st.SearchStrategy:
     if annotation in (int, float):
         return _number(leaf.low, leaf.high, annotation is int, leaf.low_open, leaf.high_open)
     if origin is typing.Literal:
-        return st.sampled_from([a for a in typing.get_args(annotation) if a != "neighborhoods"])
+        return st.sampled_from([a for a in typing.get_args(annotation) if a not in ("neighborhoods", "schools")])
     if origin is tuple:
         item = typing.get_args(annotation)[0]
         low, high = _item_range(item)
@@ -101,6 +103,8 @@ def good_value(leaf: Leaf) -> st.SearchStrategy:
         return st.dictionaries(st.sampled_from(typing.get_args(keys)), _number(low, high, False), max_size=5)
     if annotation is str:
         return st.text(min_size=1, max_size=40)
+    if annotation is bool:
+        return st.booleans()
     raise AssertionError(f"no strategy for {leaf.key}: {annotation}")
 
 
@@ -127,6 +131,8 @@ def bad_value(leaf: Leaf) -> st.SearchStrategy:
                          st.just([0.1]))
     if annotation is str:
         return st.one_of(st.integers(), st.booleans(), wrong_type, st.just("x" * 20_000))
+    if annotation is bool:
+        return st.one_of(st.integers(), st.just("true"), wrong_type)
     raise AssertionError(f"no strategy for {leaf.key}: {annotation}")
 
 
@@ -293,7 +299,7 @@ def test_any_city_the_schema_accepts_runs(city, tmp_path_factory, capsys):
 
 
 def _city_leaves() -> list[Leaf]:
-    from simcity_kids.city import CityProfile, Layout, SchoolCounts
+    from simcity_kids.city.profile import CityProfile, Layout, SchoolCounts
 
     found = [_leaf(k, CityProfile.model_fields[k].annotation, CityProfile.model_fields[k].metadata)
              for k in ("pupils", "median_household_income_usd", "economically_disadvantaged",
@@ -326,7 +332,7 @@ def _numeric(annotation: Any) -> bool:
 
 def test_every_number_of_every_schema_has_a_range():
     """A range on every parameter is what keeps the model from breaking: no number may be unbounded."""
-    from simcity_kids import city
+    from simcity_kids.city import profile as city
 
     schemas = [city.CityProfile, city.Neighborhood, city.Edge, city.SchoolSpec, city.ProviderSpec, city.Layout,
                city.SchoolCounts, city.Segregation, *{type(v) for v in vars(ScenarioConfig()).values()
@@ -342,7 +348,7 @@ def test_every_number_of_every_schema_has_a_range():
 
 
 def test_a_parameter_declared_without_a_range_is_refused():
-    from simcity_kids.params import ASSUMPTION, param
+    from simcity_kids.core.params import ASSUMPTION, param
 
     with pytest.raises(ValueError, match="lower and an upper bound"):
         param(1.0, "SD", ASSUMPTION, ge=0)
@@ -378,7 +384,7 @@ def good_folders(draw) -> dict[str, list[dict[str, str]]]:
 def _write_folder(folder: Path, tables: dict[str, list[dict[str, str]]]) -> Path:
     import csv
 
-    from simcity_kids.city_import import EDGE_COLUMNS, NEIGHBORHOOD_COLUMNS
+    from simcity_kids.city.import_csv import EDGE_COLUMNS, NEIGHBORHOOD_COLUMNS
 
     folder.mkdir(exist_ok=True)
     (folder / "city.toml").write_text(FOLDER_TOML)
@@ -403,7 +409,7 @@ BAD_CELLS = st.sampled_from(["", "abc", "nan", "inf", "-inf", "-1", "1e30", "2",
 @PROPERTY_SETTINGS
 @given(tables=good_folders(), data=st.data())
 def test_any_bad_city_folder_cell_is_refused_in_one_line(tables, data, tmp_path_factory, capsys):
-    from simcity_kids.city_import import EDGE_COLUMNS, NEIGHBORHOOD_COLUMNS
+    from simcity_kids.city.import_csv import EDGE_COLUMNS, NEIGHBORHOOD_COLUMNS
 
     table = "edges" if tables["edges"] and data.draw(st.booleans()) else "neighborhoods"
     columns = EDGE_COLUMNS if table == "edges" else NEIGHBORHOOD_COLUMNS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import simcity_kids as sk
-from simcity_kids.leaving import FINAL_GRADE_AGE
+from simcity_kids.rules.leaving import FINAL_GRADE_AGE
 from simcity_kids.scenario import ScenarioConfig
 
 JUNE_OF_YEAR_0 = 10

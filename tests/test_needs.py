@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.needs import NEEDS
-from simcity_kids.population import SCHOOL_AGES
+from simcity_kids.rules.needs import NEEDS
+from simcity_kids.core.calendar import SCHOOL_AGES
 
 Z = 4.5  # standard errors: with 60 comparisons, a false alarm about once in 5,000 runs
 

@@ -20,9 +20,9 @@ import pytest
 import simcity_kids as sk
 from simcity_kids.cli import main
 from simcity_kids.model import CityModel
-from simcity_kids.output import (PARTIAL_PREFIX, RESULT_FILES, check_output_folder, safe_name,
+from simcity_kids.core.output import (PARTIAL_PREFIX, RESULT_FILES, check_output_folder, safe_name,
                                  write_folder_atomically)
-from simcity_kids.validation import ConfigError
+from simcity_kids.core.validation import ConfigError
 
 FAST = ["--years", "1", "--scale", "10", "--quiet"]
 PACKAGE = Path(sk.__file__).resolve().parent
@@ -273,7 +273,7 @@ from pathlib import Path
 package = types.ModuleType("simcity_kids")  # only the plumbing: the package's heavy imports are not needed
 package.__path__ = [sys.argv[1]]
 sys.modules["simcity_kids"] = package
-from simcity_kids import output
+from simcity_kids.core import output
 
 out, kill_at = Path(sys.argv[2]), int(sys.argv[3])
 moments = 0

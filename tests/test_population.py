@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.city import RACES, SCHOOL_LEVELS
-from simcity_kids.population import SCHOOL_AGES
+from simcity_kids.city.profile import RACES, SCHOOL_LEVELS
+from simcity_kids.core.calendar import SCHOOL_AGES
 
 TOLERANCE = 0.02  # 2 percentage points (issue 2)
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.programmes.allocation import allocate
+from simcity_kids.core.allocation import allocate
 from simcity_kids.scenario import load_scenario
 
 JUNE_OF_YEAR_0, END_OF_AUGUST = 10, 12  # steps from September of year 0 to the end of the month

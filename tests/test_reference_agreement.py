@@ -43,8 +43,8 @@ import numpy as np
 import pytest
 
 import simcity_kids as sk
-from simcity_kids.city import SCHOOL_LEVELS
-from simcity_kids.population import LEAVING_AGE, SCHOOL_AGES
+from simcity_kids.city.profile import SCHOOL_LEVELS
+from simcity_kids.core.calendar import LEAVING_AGE, SCHOOL_AGES
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from reference_model import ReferenceModel, observed  # noqa: E402

@@ -1,9 +1,13 @@
 """The one interface every intervention plugs into (MODEL_SPEC section 4).
 
-A programme says who is eligible (age band and targeting), how many slots the city funds (coverage,
-start year, phase-in, the cabinet's funding), who of the eligible applies (awareness and travel time),
-who gets a slot first (the waitlist order), what a slot does (the subclass's effect) and what it costs.
-Subclasses add their season and their effect; the rest is here, once.
+A programme says who is eligible (age band and targeting), how many slots the city funds (coverage, budget,
+start year, phase-in, the cabinet's funding), who of the eligible applies (awareness and travel time, or a
+referral), who gets a slot first (the waitlist order, referred children first within a priority tier), what a
+slot does (the subclass's effect, through the model's mechanisms) and what it costs. It also records its reach
+each year. Subclasses add their season and their effect; the rest is here, once.
+
+Zero coverage, zero budget or zero capacity funds nothing, so the run is the baseline's: a programme draws only
+from its own named streams, and the slots providers offer anyway serve children in the baseline too.
 """
 
 from __future__ import annotations
@@ -11,82 +15,140 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
-
 from pydantic import model_validator
 
-from ..params import Params, param
-from ..validation import ConfigError, InvalidAt
-from ..quota import largest_remainder
-from .allocation import allocate
+from ..core.allocation import allocate
+from ..core.params import Params, param
+from ..core.quota import largest_remainder
+from ..core.validation import ConfigError, InvalidAt
 
 if TYPE_CHECKING:
+    from ..city.institutions import Provider
     from ..model import CityModel
 
 LEVER = "scenario lever"
-MAX_CHOICES = 3
+MAX_CHOICES = 3  # nearest providers a family tries, one allocation round each (assumption)
+# Stages order the programmes within a month: referrals are made before the services that receive them.
+REFER, SERVE = 10, 20
+# Reach bits per child and school year, recorded in August (``Outcomes.record_programmes``).
+ELIGIBLE, APPLIED, WAITED, ENROLLED = 1, 2, 4, 8
 
 
 class ProgrammeConfig(Params):
+    """The levers every programme has. Subclasses override defaults (with their sources) and add their own."""
+
     coverage: float = param(0.0, "share of eligible children with a slot (existing plus city-funded) at "
                             "full phase-in; 0 leaves only the slots providers offer anyway", LEVER, ge=0, le=1)
+    budget_usd: float | None = param(None, "USD per school year at most for new slots; none: what coverage "
+                                     "needs", LEVER, ge=0, le=1e11)
     start_year: int = param(0, "school year of the run in which city funding starts (0 = first)", LEVER,
                             ge=0, le=50)
     phase_in_years: int = param(1, "years until full coverage", LEVER, ge=1, le=20)
-    targeting: Literal["universal", "income", "need", "neighborhoods"] = param(
+    targeting: Literal["universal", "income", "need", "neighborhoods", "schools"] = param(
         "universal", "who is eligible: everyone in the age band, economically disadvantaged families, children "
-        "with an unmet need or below grade level, or the listed neighborhoods", LEVER)
+        "with the programme's need (any unmet need or below grade level for general programmes), the listed "
+        "neighborhoods, or the pupils of the listed schools", LEVER)
     neighborhoods: tuple[str, ...] = param((), "neighborhood names, with targeting = 'neighborhoods'", LEVER)
+    schools: tuple[str, ...] = param((), "school names, with targeting = 'schools'", LEVER)
     waitlist_order: Literal["lottery", "lowest_income", "highest_need"] = param(
-        "lottery", "who is offered a slot first when demand exceeds capacity", LEVER)
+        "lottery", "priority tiers when demand exceeds capacity: one tier (lottery), income quintile (lowest "
+        "first, then lowest income), or unmet needs (most first); referred children go first within a tier",
+        LEVER)
     min_age: int = param(0, "years", LEVER, ge=0, le=17)
     max_age: int = param(17, "years", LEVER, ge=0, le=17)
     cost_per_slot_usd: float = param(0.0, "USD per funded slot-year", LEVER, ge=0, le=1_000_000)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgrammeConfig:
-        """Checks across keys that the city is not needed for (its neighborhood names are checked at the run)."""
+        """Checks across keys that the city is not needed for (names are checked against the city at the run)."""
         if self.min_age > self.max_age:
             raise InvalidAt("min_age", f"must not exceed max_age {self.max_age} (got {self.min_age})")
-        if self.targeting == "neighborhoods" and not self.neighborhoods:
-            raise InvalidAt("neighborhoods", "targeting = 'neighborhoods' needs at least one neighborhood name "
-                            "(got none)")
-        if self.neighborhoods and self.targeting != "neighborhoods":
-            raise InvalidAt("neighborhoods", f"only used with targeting = 'neighborhoods' (targeting is "
-                            f"'{self.targeting}'); remove the list or change targeting")
+        for kind in ("neighborhoods", "schools"):
+            listed = getattr(self, kind)
+            if self.targeting == kind and not listed:
+                raise InvalidAt(kind, f"targeting = '{kind}' needs at least one name (got none)")
+            if listed and self.targeting != kind:
+                raise InvalidAt(kind, f"only used with targeting = '{kind}' (targeting is '{self.targeting}'); "
+                                "remove the list or change targeting")
         return self
 
 
 class Programme:
-    """Eligibility, funding, take-up, waitlist and costs of one intervention; subclasses add the effect."""
+    """Eligibility, funding, take-up, waitlist, reach and costs of one intervention; subclasses add the effect.
+
+    Class attributes a subclass sets: ``name`` (its scenario section ``[programmes.<name>]``), ``config_class``,
+    ``provider_types`` (the city's providers it places children with and funds; empty for programmes the city
+    staffs itself), ``stage`` (``REFER`` or ``SERVE``), ``need`` (the need it meets, if any) and
+    ``school_based`` (children are served at school: no travel, no awareness needed).
+    """
 
     name: ClassVar[str]
-    provider_type: ClassVar[str]
+    config_class: ClassVar[type[ProgrammeConfig]]
+    provider_types: ClassVar[tuple[str, ...]] = ()
+    stage: ClassVar[int] = SERVE
+    need: ClassVar[str | None] = None
+    school_based: ClassVar[bool] = False
     below_grade_level: ClassVar[float] = -1.0  # SD: counts as a need for 'need' targeting (assumption)
 
     def __init__(self, model: CityModel, config: ProgrammeConfig):
         self.config = config
-        self.providers = [p for p in model.providers if p.type == self.provider_type]
-        unknown = sorted(set(config.neighborhoods) - {n.name for n in model.city.neighborhoods})
-        if unknown:
-            raise ConfigError(model.config_source, f"programmes.{self.name}.neighborhoods",
-                              f"unknown neighborhood(s) {unknown} in {model.city.name}; allowed: "
-                              f"{[n.name for n in model.city.neighborhoods]}")
-        if config.coverage > 0 and not self.providers:
+        self.providers: list[Provider] = [p for p in model.providers if p.type in self.provider_types]
+        self._check_names(model)
+        if self.provider_types and self.funds_anything and not self.providers:
             raise ConfigError(model.config_source, f"programmes.{self.name}.coverage",
-                              f"{model.city.name} has no provider of type '{self.provider_type}' to fund")
+                              f"{model.city.name} has no provider of type {' or '.join(self.provider_types)} "
+                              "to fund; add one to the city profile or set coverage = 0")
         minutes = model.travel_minutes[:, [p.neighborhood for p in self.providers]]
         rounds = min(MAX_CHOICES, len(self.providers))
         order = np.argsort(minutes, axis=1, kind="stable")[:, :rounds]
         self.choices_by_hood = order  # provider positions, nearest first, for each neighborhood
-        self.nearest_minutes = np.take_along_axis(minutes, order[:, :1], axis=1)[:, 0] if rounds else None
+        self.nearest_minutes = (np.take_along_axis(minutes, order[:, :1], axis=1)[:, 0] if rounds
+                                else np.zeros(len(model.city.neighborhoods), dtype=np.float32))
         self.cost_usd: dict[int, float] = {}
-        self.enrolled_count: dict[int, int] = {}
-        model.children.define(f"enrolled_{self.name}", bool)
-        model.awareness.initialize(model, self.name)
+        model.children.define(self.enrolled, bool)
+        model.children.define(self.referred, bool)
+        model.children.define(self.reach, np.uint8)
+        if not self.school_based:
+            model.awareness.initialize(model, self.name)
 
+    # --- names --------------------------------------------------------------------------------------------
     @property
     def enrolled(self) -> str:
+        """Name of the child array flagging current enrolment."""
         return f"enrolled_{self.name}"
+
+    @property
+    def referred(self) -> str:
+        """Name of the child array flagging an open referral to this programme (``referrals.py``)."""
+        return f"referred_{self.name}"
+
+    @property
+    def reach(self) -> str:
+        """Name of the child array of this school year's reach bits (ELIGIBLE, APPLIED, WAITED, ENROLLED)."""
+        return f"reach_{self.name}"
+
+    @property
+    def funds_anything(self) -> bool:
+        """Whether the scenario buys anything: positive coverage and a budget that is not zero."""
+        return self.config.coverage > 0 and self.config.budget_usd != 0
+
+    def _check_names(self, model: CityModel) -> None:
+        c = self.config
+        for kind, known in (("neighborhoods", [n.name for n in model.city.neighborhoods]),
+                            ("schools", [s.name for s in model.schools])):
+            unknown = sorted(set(getattr(c, kind)) - set(known))
+            if unknown:
+                raise ConfigError(model.config_source, f"programmes.{self.name}.{kind}",
+                                  f"unknown {kind[:-1]}(s) {unknown} in {model.city.name}; allowed: {known}")
+
+    # --- who --------------------------------------------------------------------------------------------------
+    def in_need(self, model: CityModel) -> np.ndarray:
+        """Children with the programme's need (any unmet need or below grade level if it has none)."""
+        if self.need is not None:
+            return model.needs.unmet(model, self.need)
+        children = model.children
+        return (model.needs.unmet_count(model) > 0) | (np.minimum(children.reading, children.math)
+                                                       < self.below_grade_level)
 
     def eligible(self, model: CityModel) -> np.ndarray:
         children, c = model.children, self.config
@@ -94,80 +156,145 @@ class Programme:
         if c.targeting == "income":
             mask &= children.disadvantaged
         elif c.targeting == "need":
-            mask &= (model.needs.unmet_count(model) > 0) | (
-                np.minimum(children.reading, children.math) < self.below_grade_level)
+            mask &= self.in_need(model)
         elif c.targeting == "neighborhoods":
-            wanted = [model.city.neighborhood_index(n) for n in c.neighborhoods]
-            mask &= np.isin(children.neighborhood, wanted)
+            mask &= np.isin(children.neighborhood, [model.city.neighborhood_index(n) for n in c.neighborhoods])
+        elif c.targeting == "schools":
+            names = [s.name for s in model.schools]
+            mask &= np.isin(children.school, [names.index(s) for s in c.schools])
         return mask
 
+    # --- how many ---------------------------------------------------------------------------------------------
     def phase(self, year: int) -> float:
         """Share of full coverage reached in school year ``year``."""
         c = self.config
         return float(np.clip((year - c.start_year + 1) / c.phase_in_years, 0.0, 1.0))
 
+    def funded_units(self, model: CityModel, wanted: float, unit_cost_usd: float) -> int:
+        """Units (simulated slots, coordinators, mentors...) the city buys this year: ``wanted`` at full funding,
+        scaled by the cabinet's funding after elections and capped by the budget; their cost is booked."""
+        if not self.funds_anything:
+            return 0
+        units = max(0.0, wanted) * model.cabinet.funding_factor
+        if self.config.budget_usd is not None and unit_cost_usd > 0:
+            units = min(units, self.config.budget_usd / (unit_cost_usd * model.child_weight))
+        units = int(round(units))
+        self.book_cost(model, units * model.child_weight * unit_cost_usd)
+        return units
+
+    def book_cost(self, model: CityModel, usd: float) -> None:
+        self.cost_usd[model.school_year] = self.cost_usd.get(model.school_year, 0.0) + usd
+        model.cabinet.budget_usd[self.name] = self.cost_usd[model.school_year]
+
     def fund(self, model: CityModel, n_eligible: int) -> None:
-        """Buy the slots this year's coverage needs beyond what providers offer, and book their cost."""
+        """Buy the slots this year's coverage needs beyond what providers offer, spread over the providers."""
         base = sum(p.base_capacity for p in self.providers)  # in simulated slots, like n_eligible
-        wanted = self.config.coverage * self.phase(model.school_year) * n_eligible
-        funded = int(round(max(0.0, wanted - base) * model.cabinet.funding_factor))
+        wanted = self.config.coverage * self.phase(model.school_year) * n_eligible - base
+        funded = self.funded_units(model, wanted, self.config.cost_per_slot_usd)
         weights = np.array([max(p.base_capacity, 1) for p in self.providers], dtype=float)
         for provider, slots in zip(self.providers, largest_remainder(weights, funded)):
             provider.funded_slots = int(slots)
-        cost = funded * model.child_weight * self.config.cost_per_slot_usd
-        self.cost_usd[model.school_year] = self.cost_usd.get(model.school_year, 0.0) + cost
-        model.cabinet.budget_usd[self.name] = cost
 
-    def enrol(self, model: CityModel) -> tuple[np.ndarray, np.ndarray]:
-        """Fund, take applications and fill slots in waitlist order.
+    # --- who gets a slot --------------------------------------------------------------------------------------
+    def applicants(self, model: CityModel, eligible: np.ndarray) -> np.ndarray:
+        """Eligible children whose family applies: a referral that was followed up, or (at school, or when the
+        family knows of the programme) a take-up draw that falls with travel time."""
+        children = model.children
+        draw = model.streams(f"{self.name}.takeup", model.month).random(len(children), dtype=np.float32)
+        if self.school_based:
+            chance = model.awareness.takeup_probability(model, np.zeros(1, dtype=np.float32))[0]
+            applies = draw < chance
+        else:
+            aware = getattr(model.families, f"aware_{self.name}")[children.family]
+            chance = model.awareness.takeup_probability(model, self.nearest_minutes)
+            applies = aware & (draw < chance[children.neighborhood])
+        return np.flatnonzero(eligible & (applies | getattr(children, self.referred)))
 
-        Returns the enrolled children's indices and the quality of the provider each was placed with.
+    def enrol(self, model: CityModel, eligible: np.ndarray | None = None,
+              capacity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Fund, take applications and fill slots in waitlist order; the placed children's referrals close.
+
+        ``capacity`` (free slots per provider) defaults to each provider's capacity. Returns the enrolled
+        children's indices and the quality of the provider each was placed with (1 without providers).
         """
-        children, families = model.children, model.families
-        eligible = self.eligible(model)
+        children = model.children
+        if eligible is None:
+            eligible = self.eligible(model)
         self.fund(model, int(eligible.sum()))
+        reach = getattr(children, self.reach)
+        reach |= eligible.view(np.uint8) * np.uint8(ELIGIBLE)
         if not self.providers:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        hood = children.neighborhood
-        aware = getattr(families, f"aware_{self.name}")[children.family]
-        draw = model.streams(f"{self.name}.takeup", model.month).random(len(children))
-        applies = eligible & aware & (draw < model.awareness.takeup_probability(model, self.nearest_minutes[hood]))
-        applicants = np.flatnonzero(applies)
-        capacity = np.array([p.capacity for p in self.providers])
-        placed = allocate(self.choices_by_hood[hood[applicants]], self.priority(model, applicants), capacity)
+        applicants = self.applicants(model, eligible)
+        if capacity is None:
+            capacity = np.array([p.capacity for p in self.providers])
+        placed = allocate(self.choices_by_hood[children.neighborhood[applicants]],
+                          self.priority(model, applicants), capacity)
         enrolled = applicants[placed >= 0]
-        getattr(children, self.enrolled)[:] = False
+        reach[applicants] |= np.uint8(APPLIED)
+        reach[applicants[placed < 0]] |= np.uint8(WAITED)
+        reach[enrolled] |= np.uint8(ENROLLED)
         getattr(children, self.enrolled)[enrolled] = True
+        getattr(children, self.referred)[enrolled] = False
         counts = np.bincount(placed[placed >= 0], minlength=len(self.providers))
         for provider, count in zip(self.providers, counts):
-            provider.enrolled = int(count)
-        waitlisted = np.zeros(len(children), dtype=bool)
-        waitlisted[applicants[placed < 0]] = True
-        outcomes = model.outcomes
-        outcomes.count(model, f"{self.name}_eligible", eligible)
-        outcomes.count(model, f"{self.name}_enrolled", getattr(children, self.enrolled))
-        outcomes.count(model, f"{self.name}_waitlisted", waitlisted)
-        outcomes.count(model, f"{self.name}_declined", eligible & ~applies)
-        self.enrolled_count[model.school_year] = self.enrolled_count.get(model.school_year, 0) + enrolled.size
+            provider.enrolled += int(count)
         quality = np.array([p.quality for p in self.providers])
         return enrolled, quality[placed[placed >= 0]]
 
-    def end_season(self) -> None:
+    def end_season(self, model: CityModel) -> None:
+        """Everyone leaves the programme and its providers are empty again."""
+        getattr(model.children, self.enrolled)[:] = False
         for provider in self.providers:
             provider.enrolled = 0
 
     def priority(self, model: CityModel, applicants: np.ndarray) -> np.ndarray:
-        """Waitlist key (lower first): a lottery, lowest income first, or most needs first."""
-        tie_break = model.streams(f"{self.name}.lottery", model.month).random(len(model.children))[applicants]
+        """Waitlist key, lower first: the order's tier, then referred children, then within the tier the lowest
+        income (``lowest_income``) or a lottery."""
+        children = model.children
+        tie_break = model.streams(f"{self.name}.lottery", model.month).random(len(children))[applicants]
         order = self.config.waitlist_order
         if order == "lowest_income":
-            return model.children.income_z[applicants] + 1e-3 * tie_break
-        if order == "highest_need":
-            children = model.children
+            tier = children.income_quintile[applicants].astype(np.float64)
+            within = 0.5 + np.arctan(children.income_z[applicants]) / np.pi  # in (0, 1): lower income first
+        elif order == "highest_need":
             below = np.minimum(children.reading, children.math)[applicants] < self.below_grade_level
-            return -(model.needs.unmet_count(model)[applicants] + below) + 0.5 * tie_break
-        return tie_break
+            tier = -(model.needs.unmet_count(model)[applicants] + below).astype(np.float64)
+            within = tie_break
+        else:
+            tier, within = np.zeros(applicants.size), tie_break
+        unreferred = ~getattr(children, self.referred)[applicants]
+        return 4.0 * tier + 2.0 * unreferred + within
 
+    # --- the month --------------------------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:
         raise NotImplementedError
 
+    def served(self, model: CityModel) -> np.ndarray:
+        """Children this school year's reach counts as served (enrolled at some point)."""
+        return (getattr(model.children, self.reach) & ENROLLED) > 0
+
+    def record_year(self, model: CityModel) -> None:
+        """In August: this school year's reach by group, its cost and cost per child served; then a new year.
+
+        eligible, applied, waitlisted (applied and waited for a slot at least once), turned_away (applied and
+        never got one), enrolled, and unmet_needs (eligible children whose need is still unmet)."""
+        children = model.children
+        reach = getattr(children, self.reach)
+        eligible = (reach & ELIGIBLE) > 0
+        enrolled = (reach & ENROLLED) > 0
+        applied = (reach & APPLIED) > 0
+        model.outcomes.count_many(model, {
+            f"{self.name}_eligible": eligible,
+            f"{self.name}_enrolled": enrolled,
+            f"{self.name}_waitlisted": (reach & WAITED) > 0,
+            f"{self.name}_turned_away": applied & ~enrolled,
+            f"{self.name}_unmet_needs": eligible & self.in_need(model),
+        })
+        cost = self.cost_usd.get(model.school_year, 0.0)
+        served = int(np.count_nonzero(enrolled)) * model.child_weight
+        model.outcomes.add_value(model, "cost_usd", "programme", self.name, cost)
+        model.outcomes.add_value(model, "cost_per_child_served_usd", "programme", self.name,
+                                 cost / served if served else 0.0)
+        reach[:] = 0
+        getattr(children, self.referred)[:] = False

@@ -17,14 +17,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..learning import SUMMER_MONTHS
-from ..params import param
+from ..core.calendar import JUNE, SEPTEMBER, SUMMER_MONTHS
+from ..core.params import param
+from . import register
 from .base import Programme, ProgrammeConfig
 
 if TYPE_CHECKING:
     from ..model import CityModel
 
-ALLOCATION_MONTH = 6
+ALLOCATION_MONTH = JUNE
 
 
 class SummerConfig(ProgrammeConfig):
@@ -42,9 +43,11 @@ class SummerConfig(ProgrammeConfig):
                                           ge=0, le=1)
 
 
+@register
 class SummerProgramme(Programme):
     name = "summer"
-    provider_type = "summer"
+    config_class = SummerConfig
+    provider_types = ("summer",)
     config: SummerConfig
 
     def __init__(self, model: CityModel, config: SummerConfig):
@@ -71,8 +74,7 @@ class SummerProgramme(Programme):
         elif model.calendar_month in SUMMER_MONTHS:
             month_effect = children.summer_effect / np.float32(len(SUMMER_MONTHS))  # zero unless enrolled
             model.learning.add_boost(model, month_effect, month_effect)
-        elif model.calendar_month == 9:
-            self.end_season()
-            getattr(children, self.enrolled)[:] = False
+        elif model.calendar_month == SEPTEMBER:
+            self.end_season(model)
             children.summer_days = 0
             children.summer_effect = 0.0

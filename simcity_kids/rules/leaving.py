@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .params import ASSUMPTION, Params, param
+from ..core.calendar import SCHOOL_AGES
+from ..core.params import ASSUMPTION, Params, param
 
 if TYPE_CHECKING:
-    from .model import CityModel
+    from ..model import CityModel
 
-FINAL_GRADE_AGE = 17
+FINAL_GRADE_AGE = SCHOOL_AGES[1]
 
 
 class LeavingParams(Params):
@@ -33,6 +34,9 @@ class LeavingParams(Params):
         6.0, "logit per share of days attended above normal",
         "assumption: attendance predicts enrolment beyond scores (MODEL_SPEC 3.8), weaker than for graduation",
         ge=0, le=50)
+    graduation_per_social_emotional_sd: float = param(
+        0.2, "logit per SD of social-emotional skill", "assumption: non-cognitive skills predict graduation "
+        "beyond scores (MODEL_SPEC 3.8)", ge=0, le=5)
 
 
 class LeavingSchool:
@@ -44,6 +48,9 @@ class LeavingSchool:
         self.params = params
         model.children.define("graduated", bool)
         model.children.define("college", bool)
+        # Logit shifts programmes add for this year's seniors (college advising, mentoring); cleared each June.
+        model.children.define("graduation_logit_shift", np.float32)
+        model.children.define("college_logit_shift", np.float32)
 
     def step(self, model: CityModel) -> None:
         if model.calendar_month != 6:
@@ -52,20 +59,27 @@ class LeavingSchool:
         seniors = children.age == FINAL_GRADE_AGE
         reading, math = model.learning.observed(model)
         attendance = model.needs.yearly_attendance(model) - model.needs.params.normal_attendance
-        graduation, college = self.chances(0.5 * (reading + math), attendance)
+        graduation, college = self.chances(0.5 * (reading + math), attendance,
+                                           children.graduation_logit_shift + np.float32(
+                                               self.params.graduation_per_social_emotional_sd)
+                                           * children.social_emotional, children.college_logit_shift)
         draw = model.streams("leaving.graduation", model.month).random((2, len(children)))
         children.graduated = seniors & (draw[0] < graduation)
         children.college = children.graduated & (draw[1] < college)
         model.outcomes.rate(model, "graduation_rate", children.graduated, seniors)
+        children.graduation_logit_shift = 0.0
+        children.college_logit_shift = 0.0
         model.outcomes.rate(model, "college_enrolment_rate", children.college, seniors)
 
-    def chances(self, score: np.ndarray, attendance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def chances(self, score: np.ndarray, attendance: np.ndarray, graduation_shift: np.ndarray | float = 0.0,
+                college_shift: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Chance to graduate, and to enrol in college once graduated, from the mean of reading and math
-        (SD) and the year's attendance above the normal rate (share of days)."""
+        (SD), the year's attendance above the normal rate (share of days) and any logit shifts."""
         p = self.params
         graduation = _logistic(p.graduation_intercept + p.graduation_per_sd * score
-                               + p.graduation_per_attendance * attendance)
-        college = _logistic(p.college_intercept + p.college_per_sd * score + p.college_per_attendance * attendance)
+                               + p.graduation_per_attendance * attendance + graduation_shift)
+        college = _logistic(p.college_intercept + p.college_per_sd * score + p.college_per_attendance * attendance
+                            + college_shift)
         return graduation, college
 
 

@@ -20,8 +20,8 @@ import networkx as nx
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from .quota import largest_remainder
-from .validation import ConfigError, InvalidAt, check_arguments, check_kind, read_toml, validate
+from ..core.quota import largest_remainder
+from ..core.validation import ConfigError, InvalidAt, check_arguments, check_kind, read_toml, validate
 
 RACES: tuple[str, ...] = ("white", "black", "latino", "asian", "other")
 SCHOOL_LEVELS: dict[str, tuple[int, int]] = {"elementary": (0, 5), "middle": (6, 8), "high": (9, 12)}
@@ -331,7 +331,7 @@ def _generated_providers(pupils: int, hoods: list[Neighborhood], rng: np.random.
 
 def builtin_cities() -> list[str]:
     """Names of the city profiles shipped with the package."""
-    folder = resources.files("simcity_kids") / "cities"
+    folder = resources.files("simcity_kids.city") / "cities"
     return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
@@ -345,13 +345,13 @@ def load_city(city: str | Path | CityProfile = "salem") -> CityProfile:
     text = str(city)
     path = Path(text)
     if path.is_dir():
-        from .city_import import import_city
+        from .import_csv import import_city
 
         return import_city(path)
     if not (text.endswith(".toml") or path.exists()):
         if text.lower() not in builtin_cities():
             raise ConfigError("city", "", f"unknown city {text!r}; allowed: {allowed}", argument=True)
-        path = Path(str(resources.files("simcity_kids") / "cities" / f"{text.lower()}.toml"))
+        path = Path(str(resources.files("simcity_kids.city") / "cities" / f"{text.lower()}.toml"))
     return build_profile(read_toml(path, "city"), path)
 
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .params import ASSUMPTION, Params, param
-from .population import SCHOOL_AGES
+from ..core.params import ASSUMPTION, Params, param
+from ..core.calendar import SCHOOL_AGES
 
 if TYPE_CHECKING:
-    from .model import CityModel
+    from ..model import CityModel
 
 MONTHS_BEFORE_SCHOOL = 12 * SCHOOL_AGES[0]
 

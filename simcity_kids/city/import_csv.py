@@ -29,9 +29,9 @@ from xml.etree.ElementTree import ParseError
 import networkx as nx
 from pydantic import BaseModel
 
-from .city import (PROVIDER_TYPES, RACES, SCHOOL_LEVELS, SHARE_TOLERANCE, CityProfile, Edge, Neighborhood,
+from .profile import (PROVIDER_TYPES, RACES, SCHOOL_LEVELS, SHARE_TOLERANCE, CityProfile, Edge, Neighborhood,
                    ProviderSpec, SchoolSpec, build_profile)
-from .validation import ConfigError, read_text, read_toml, shown
+from ..core.validation import ConfigError, read_text, read_toml, shown
 
 TABLE_KEYS = ("neighborhoods", "edges", "schools", "providers")
 KNOWN_SHOWN = 6  # how many known neighborhood names an "unknown neighborhood" error lists

@@ -1,4 +1,4 @@
-"""Synthetic families and children, and the yearly turnover: ageing, school moves, births and leavers.
+"""The synthetic population: families and children matching a city profile, and their social ties.
 
 The generator matches the city profile's marginals (race/ethnicity, economic disadvantage, home language,
 English learners, pupils by age) by quota rather than by independent draws, so a small city is not off by
@@ -8,25 +8,17 @@ race) come from latent scores that decide who fills each quota.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy.special import ndtri
 
-from .city import RACES, SCHOOL_LEVELS, CityProfile, Race
-from .params import ASSUMPTION, Params, between, param
-from .programmes.allocation import allocate
-from .quota import largest_remainder, top_share, top_share_by_group
+from .profile import RACES, SCHOOL_LEVELS, CityProfile, Race
+from ..core.params import ASSUMPTION, Params, between, param
+from ..core.quota import largest_remainder, top_share, top_share_by_group
 from .segregation import income_spread, race_table
-from .rng import Streams
-from .state import StateArrays
+from ..core.rng import Streams
+from ..core.calendar import LEAVING_AGE, SCHOOL_AGES
+from ..core.state import StateArrays
 
-if TYPE_CHECKING:
-    from .model import CityModel
-
-SCHOOL_AGES = (5, 17)  # kindergarten at 5, grade 12 at 17; 18-year-olds leave (MODEL_SPEC section 1)
-LEAVING_AGE = 18
-SCHOOL_CHOICES = 4  # nearest schools of a level a pupil tries after their first choice (assumption)
 # Family attributes copied onto each child, so monthly rules read them without a gather (they never change).
 FAMILY_TRAITS = ("neighborhood", "race", "income_z", "disadvantaged")
 
@@ -93,6 +85,7 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     english_learner = top_share(latent, pupil.astype(float), profile.english_learners) & candidate
 
     children = StateArrays(ages.size)
+    children.define("id", np.int64, values=np.arange(ages.size))  # kept for the whole run (``rules/turnover``)
     children.define("family", np.int32, values=child_family)
     children.define("age", np.int8, values=ages)
     children.define("english_learner", bool, values=english_learner)
@@ -176,122 +169,3 @@ def social_ties(families: StateArrays, params: PopulationParams, streams: Stream
     target = np.concatenate([local, distant], axis=1).ravel().astype(np.int32)
     keep = source != target
     return np.concatenate([source[keep], target[keep]]), np.concatenate([target[keep], source[keep]])
-
-
-class Population:
-    """Each September: leavers go, everyone ages a year, a birth cohort arrives, pupils get school places."""
-
-    name = "population"
-
-    def __init__(self, model: CityModel, params: PopulationParams):
-        self.params = params
-        self.cohort_size = int(round(model.city.pupils / 13))
-        self.version = 0  # changes whenever the rows of ``model.children`` change (each September)
-        self.families_by_income = np.argsort(model.families.income_usd, kind="stable")
-        self.catchments = {level: self._catchment_table(model, level) for level in SCHOOL_LEVELS}
-        self.school_choices = {level: self._school_choices(model, level) for level in SCHOOL_LEVELS}
-        # One lottery number per family, drawn once: siblings share it, and the same families keep their
-        # places from year to year, so a full school does not reshuffle its pupils every September.
-        self.school_lottery = model.streams("population.school_lottery").random(len(model.families))
-        self.assign_schools(model)
-        self.set_income_quintiles(model)
-
-    def step(self, model: CityModel) -> None:
-        if model.calendar_month != 9 or model.month == 0:
-            return
-        children = model.children
-        leaving = children.age + 1 >= LEAVING_AGE
-        children.keep(~leaving)
-        self.version += 1
-        children.age += 1
-        self.exit_english_learners(model)
-        self.add_births(model)
-        self.assign_schools(model)
-        self.set_income_quintiles(model)
-
-    def exit_english_learners(self, model: CityModel) -> None:
-        children, families = model.children, model.families
-        rng = model.streams("population.english_learners", model.month)
-        draw = rng.random(len(children))
-        entering = (children.age == SCHOOL_AGES[0]) & families.non_english_home[children.family]
-        children.english_learner[entering] = draw[entering] < self.params.english_learner_at_entry
-        exiting = children.english_learner & (children.age > SCHOOL_AGES[0])
-        children.english_learner[exiting & (draw < self.params.english_learner_exit_rate)] = False
-
-    def add_births(self, model: CityModel) -> None:
-        """A birth cohort the size of a school cohort, born into existing families (stable composition)."""
-        rng = model.streams("population.births", model.month)
-        family = rng.integers(0, len(model.families), size=self.cohort_size).astype(np.int32)
-        first_new = len(model.children)
-        traits = {t: getattr(model.families, t)[family] for t in FAMILY_TRAITS}
-        model.children.append(self.cohort_size, family=family, age=np.zeros(self.cohort_size, np.int8), **traits)
-        model.init_new_children(np.arange(first_new, len(model.children)))
-
-    def assign_schools(self, model: CityModel) -> None:
-        """Place every pupil in a school of their level, no school beyond its capacity.
-
-        A pupil who was at a school of this level last year stays there: they go first, with that school as
-        their first choice. A pupil new to the level tries the nearest school (equally near schools split by
-        family), then the next nearest ones. Within each group families go in the order of their lottery
-        number, a round per choice (``programmes.allocation.allocate``). A pupil every choice turns away
-        still attends the nearest school, over its capacity (a public school cannot refuse a pupil of its
-        catchment): the school counts them in ``over_capacity``.
-        """
-        children = model.children
-        grade = children.age.astype(np.int16) - SCHOOL_AGES[0]
-        last_year = children.school.copy()
-        children.school = -1
-        capacity = np.array([s.capacity for s in model.schools], dtype=np.int64)
-        level_of = np.array([s.level for s in model.schools] + [""])  # last_year = -1 reads the blank
-        for level, (low, high) in SCHOOL_LEVELS.items():
-            pupils = np.flatnonzero((grade >= low) & (grade <= high))
-            table, counts = self.catchments[level]
-            hood, family = children.neighborhood[pupils], children.family[pupils]
-            first = table[hood, family % counts[hood]]
-            continuing = level_of[last_year[pupils]] == level
-            stay = np.where(continuing, last_year[pupils], first)
-            if (np.bincount(stay, minlength=capacity.size) <= capacity).all():
-                children.school[pupils] = stay  # every pupil's school (or nearest) has room: no rounds to run
-                continue
-            # A school tried twice in these choices turned the pupil away the first time and is still full.
-            choices = np.column_stack([stay, first, self.school_choices[level][hood]])
-            placed = allocate(choices, self.school_lottery[family] - continuing, capacity)
-            children.school[pupils] = np.where(placed >= 0, placed, first)
-        enrolled = children.school >= 0
-        pupils = np.bincount(children.school[enrolled], minlength=len(model.schools))
-        disadvantaged = np.bincount(children.school[enrolled], weights=children.disadvantaged[enrolled],
-                                    minlength=len(model.schools))
-        for school, count, poor in zip(model.schools, pupils, disadvantaged):
-            school.update_composition(int(count), int(poor))
-
-    @staticmethod
-    def _minutes_to_schools(model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
-        """The schools of ``level`` and the travel minutes from every neighborhood to each of them."""
-        ids = np.array([k for k, s in enumerate(model.schools) if s.level == level])
-        return ids, model.travel_minutes[:, [model.schools[k].neighborhood for k in ids]]
-
-    def _school_choices(self, model: CityModel, level: str) -> np.ndarray:
-        """For each neighborhood, the schools of ``level`` nearest first (ties in school order), at most
-        ``SCHOOL_CHOICES`` of them: the places a pupil tries after their first choice."""
-        ids, minutes = self._minutes_to_schools(model, level)
-        return ids[np.argsort(minutes, axis=1, kind="stable")[:, :SCHOOL_CHOICES]]
-
-    def _catchment_table(self, model: CityModel, level: str) -> tuple[np.ndarray, np.ndarray]:
-        """For each neighborhood, the nearest schools of ``level`` (padded table) and how many there are."""
-        ids, minutes = self._minutes_to_schools(model, level)
-        nearest = minutes == minutes.min(axis=1, keepdims=True)
-        counts = nearest.sum(axis=1)
-        table = np.zeros((nearest.shape[0], counts.max()), dtype=np.int16)
-        for hood, row in enumerate(nearest):
-            table[hood, : counts[hood]] = ids[row]
-        return table, counts
-
-    def set_income_quintiles(self, model: CityModel) -> None:
-        """Citywide family-income quintile of each child (0 = poorest fifth), by counting, not sorting."""
-        children, order = model.children, self.families_by_income
-        counts = np.bincount(children.family, minlength=len(model.families))[order]
-        midpoints = np.cumsum(counts) - counts / 2
-        family_quintile = np.empty(order.size, dtype=np.int8)
-        family_quintile[order] = np.minimum(midpoints * 5 // max(len(children), 1), 4)
-        children.income_quintile = family_quintile[children.family]
-

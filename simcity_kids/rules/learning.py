@@ -13,15 +13,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .params import ASSUMPTION, Params, between, param
-from .population import SCHOOL_AGES
-from .rng import monthly_noise
+from ..core.params import ASSUMPTION, Params, between, param
+from ..core.calendar import SCHOOL_AGES, SCHOOL_MONTHS_PER_YEAR, SUMMER_MONTHS
+from ..core.rng import monthly_noise
 
 if TYPE_CHECKING:
-    from .model import CityModel
-
-SCHOOL_MONTHS_PER_YEAR = 10
-SUMMER_MONTHS = (7, 8)
+    from ..model import CityModel
 
 
 class LearningParams(Params):
@@ -96,6 +93,13 @@ class Learning:
             children.sustained |= (np.asarray(reading) != 0) | (np.asarray(math) != 0)
         else:
             children.sustained[idx] = True
+
+    def add_growth(self, model: CityModel, idx: np.ndarray, reading: np.ndarray | float,
+                   math: np.ndarray | float) -> None:
+        """Credit faster school-month growth (SD) to these children: like school value added, it stays."""
+        children = model.children
+        children.reading[idx] += reading
+        children.math[idx] += math
 
     def step(self, model: CityModel) -> None:
         children = model.children

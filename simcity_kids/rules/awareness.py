@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .params import ASSUMPTION, Params, param
+from ..core.params import ASSUMPTION, Params, param
 
 if TYPE_CHECKING:
-    from .model import CityModel
+    from ..model import CityModel
 
 
 class AccessParams(Params):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import ndtr
 
-from .validation import ConfigError
+from ..core.validation import ConfigError
 
 WHITE = 0  # column of "white" in city.RACES
 MAX_TILT = 10.0  # the most the race table is tilted towards richer neighborhoods

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from .params import ASSUMPTION, Params, param
-from .population import SCHOOL_AGES
-from .rng import monthly_noise
-from .state import StateArrays
-from .validation import InvalidAt
+from ..core.params import ASSUMPTION, Params, param
+from ..core.calendar import SCHOOL_AGES
+from ..core.rng import monthly_noise
+from ..core.state import StateArrays
+from ..core.validation import InvalidAt
 
 if TYPE_CHECKING:
-    from .model import CityModel
+    from ..model import CityModel
 
 
 class NeedSpec(Params):
@@ -91,6 +91,9 @@ class NeedsParams(Params):
         "chronically absent", ge=0, le=0.3)
     attendance_disadvantaged_shift: float = param(-0.015, "share of school days", ASSUMPTION, ge=-0.3, le=0.3)
     attendance_month_sd: float = param(0.03, "share of school days", ASSUMPTION, ge=0, le=0.3)
+    attendance_per_social_emotional_sd: float = param(
+        0.01, "share of school days per SD of social-emotional skill", "assumption: mentoring and behavioural "
+        "programmes improve attendance (EVIDENCE_PROGRAMMES.md sections 1 and 8, direction only)", ge=0, le=0.2)
     chronic_absence_threshold: float = param(0.90, "share of school days",
                                              "Attendance Works: missing 10% or more", ge=0.5, le=1)
 
@@ -112,6 +115,7 @@ class Needs:
             people.define(f"wait_{need}", np.int16)
             self._start(need, people, np.arange(len(people)), model.streams(f"needs.{need}.initial"))
         children.define("attendance_trait", np.float32)
+        children.define("social_emotional", np.float32)  # SD against peers; programmes raise it (mentoring)
         children.define("attendance", np.float32, fill=params.normal_attendance)
         children.define("attendance_days", np.float32)
         children.define("school_months", np.int8)
@@ -128,6 +132,7 @@ class Needs:
             "learning_penalty": (has @ [params.spec(n).learning_penalty for n in order]).astype(np.float32),
         }
         self._pattern: np.ndarray | None = None
+        self.names = NEEDS
         self._summary: dict[str, np.ndarray] = {}
 
     def _start(self, need: str, people: StateArrays, rows: np.ndarray, rng: np.random.Generator) -> None:
@@ -238,6 +243,7 @@ class Needs:
             children.school_months = 0
         rate = monthly_noise(model.streams("needs.attendance", model.month), len(children), p.attendance_month_sd)
         rate += children.attendance_trait
+        rate += np.float32(p.attendance_per_social_emotional_sd) * children.social_emotional
         rate += np.float32(p.normal_attendance) + np.float32(p.attendance_disadvantaged_shift) * children.disadvantaged
         rate -= self.penalty(model, "attendance_penalty")
         np.clip(rate, 0.0, 1.0, out=children.attendance)
