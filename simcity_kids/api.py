@@ -18,6 +18,7 @@ from .core.validation import check_kind
 GAP_LABELS = {"Q5-Q1": "income Q5-Q1", "not_disadvantaged-disadvantaged": "disadvantaged",
               "white-black": "white-Black", "white-latino": "white-Latino",
               "not_english_learner-english_learner": "English learner"}
+REACH = ("eligible", "enrolled", "waitlisted", "turned_away", "unmet_needs")
 SUMMARY_RATES = ("kindergarten_readiness_rate", "grade3_reading_proficiency", "chronic_absence_rate",
                  "graduation_rate", "college_enrolment_rate")
 
@@ -57,6 +58,25 @@ class RunResult:
         summary = gaps.join(rates[[c for c in SUMMARY_RATES if c in rates.columns]]).join(cost.rename("cost_usd"))
         return summary
 
+    def programmes(self, group_kind: str = "all") -> pd.DataFrame:
+        """Per-programme results by year and group: eligible, enrolled, waitlisted, turned away and unmet needs
+        (children, whole city), cost and cost per child served (USD). ``group_kind`` picks the breakdown
+        ("all", "income_quintile", "disadvantaged", "race", "english_learner", "neighborhood")."""
+        frame = self.outcomes
+        frame = frame[frame.grade == GRADE_ALL]
+        columns = []
+        for name in (p for p in _programme_names() if f"{p}_eligible" in set(frame.metric.cat.categories)):
+            rows = frame[(frame.group_kind == group_kind) & frame.metric.astype(str).str.startswith(f"{name}_")]
+            rows = rows[rows.metric.astype(str).str.removeprefix(f"{name}_").isin(REACH)]
+            columns.append(rows.assign(programme=name, measure=rows.metric.astype(str).str.removeprefix(f"{name}_")))
+        reach = pd.concat(columns).pivot_table(index=["programme", "year", "group"], columns="measure",
+                                               values="value", observed=True)[list(REACH)]
+        costs = frame[(frame.group_kind == "programme") & frame.metric.isin(["cost_usd", "cost_per_child_served_usd"])]
+        costs = costs.pivot_table(index=["group", "year"], columns="metric", values="value", observed=True)
+        costs.index = costs.index.set_names(["programme", "year"])
+        table = reach.reset_index().merge(costs.reset_index(), on=["programme", "year"], how="left")
+        return table.set_index(["programme", "year", "group"]).sort_index()
+
     def manifest(self) -> dict:
         from . import __version__
 
@@ -95,15 +115,33 @@ def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile |
 
 
 def compare(baseline: RunResult, scenario: RunResult) -> pd.DataFrame:
-    """Scenario minus baseline, by year: each main gap's change (negative = narrower), extra cost, and
-    the income gap closed per million dollars of extra spending."""
+    """Scenario minus baseline (run on the same seed), by year: each main gap's change (negative = narrower),
+    the extra cost in total and by programme, and the income gap closed per million dollars of extra spending.
+
+    A package's gap closed is not split between its programmes: run each programme alone for that."""
     change = scenario.gaps() - baseline.gaps()
     cost = scenario.summary()["cost_usd"] - baseline.summary()["cost_usd"]
     table = change.add_suffix(" change")
     table["extra_cost_usd"] = cost
+    by_programme = [_programme_costs(run) for run in (scenario, baseline)]
+    extra = by_programme[0].sub(by_programme[1], fill_value=0.0)
+    for programme in extra.columns[(extra != 0).any()]:
+        table[f"extra_cost_usd: {programme}"] = extra[programme]
     closed = -change["reading: income Q5-Q1"]
     table["reading Q5-Q1 gap closed per $1M"] = (closed / (cost / 1e6)).where(cost > 0)
     return table
+
+
+def _programme_costs(result: RunResult) -> pd.DataFrame:
+    frame = result.outcomes
+    rows = frame[(frame.metric == "cost_usd") & (frame.group_kind == "programme") & (frame.group != "total")]
+    return rows.pivot_table(index="year", columns="group", values="value", observed=True)
+
+
+def _programme_names() -> list[str]:
+    from .programmes import REGISTRY
+
+    return sorted(REGISTRY)
 
 
 def _hash_model(model: CityProfile) -> str:

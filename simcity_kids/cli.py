@@ -1,5 +1,5 @@
 """The command line: ``simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K]
-[--out DIR] [--quiet]`` and ``simcity-kids cities``.
+[--out DIR] [--quiet]``, ``simcity-kids cities``, ``simcity-kids scenarios`` and ``simcity-kids parameters``.
 
 Heavy imports (mesa, pandas) happen inside the commands so that ``--help`` answers at once. Bad input, a
 command-line usage error included, prints one line naming the file or argument and what is allowed, and
@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="output folder (default: simcity-output/SCENARIO-CITY-seedS)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     commands.add_parser("cities", help="list the built-in cities with their pupils and main shares")
+    commands.add_parser("scenarios", help="list the shipped scenarios and the question each answers")
+    commands.add_parser("parameters", help="print the parameter reference (Markdown): every scenario key with "
+                        "its default, unit, allowed range and source")
     return parser
 
 
@@ -109,7 +112,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cities() -> int:
+def _cities(_: argparse.Namespace) -> int:
     from .city.profile import builtin_cities, load_city
 
     header = (f"{'city':14} {'name':34} {'pupils':>8} {'white':>6} {'Black':>6} {'Latino':>7} {'Asian':>6} "
@@ -125,12 +128,32 @@ def _cities() -> int:
     return 0
 
 
+def _scenarios(_: argparse.Namespace) -> int:
+    from .scenario import builtin_scenarios, scenario_question
+
+    shipped = builtin_scenarios()
+    width = max(len(name) for name in shipped)
+    for name, path in shipped.items():
+        print(f"{name:{width}}  {scenario_question(path)}")
+    return 0
+
+
+def _parameters(_: argparse.Namespace) -> int:
+    from .reference import parameter_reference
+
+    print(parameter_reference(), end="")
+    return 0
+
+
+COMMANDS = {"run": _run, "cities": _cities, "scenarios": _scenarios, "parameters": _parameters}
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     """The parsed command line; a usage error raises _UsageError."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:  # argparse would say that "command" is required, not which commands there are
-        parser.error("missing command (choose from 'run', 'cities')")
+        parser.error(f"missing command (choose from {', '.join(repr(c) for c in COMMANDS)})")
     return args
 
 
@@ -147,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     from .core.validation import ConfigError
 
     try:
-        return _cities() if args.command == "cities" else _run(args)
+        return COMMANDS[args.command](args)
     except ConfigError as exc:  # an API argument is shown as the flag that set it
         return _bad_input(f"--{exc.source}: {exc.problem}" if exc.argument else str(exc))
 

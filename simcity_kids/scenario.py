@@ -32,7 +32,6 @@ from .city.population import PopulationParams
 from .programmes import registered
 from .core.validation import ConfigError, check_kind, read_toml, validate
 
-SCENARIO_FOLDER = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 # One section per registered programme, ``[programmes.<name>]``, each with its own typed schema.
@@ -85,17 +84,43 @@ class ScenarioConfig(Params):
         return _checked(data, source)
 
 
+def scenario_folder() -> Path:
+    """The shipped scenarios: ``scenarios/`` beside the package in a checkout, ``simcity_kids/scenarios`` inside an
+    installed wheel (``pyproject.toml`` maps one onto the other)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "scenarios"
+    return installed if installed.is_dir() else package.parent / "scenarios"
+
+
+def builtin_scenarios() -> dict[str, Path]:
+    """Every shipped scenario by name."""
+    return {path.stem: path for path in sorted(scenario_folder().glob("*.toml"))}
+
+
+def scenario_question(path: Path) -> str:
+    """The question a shipped scenario answers: the comment lines at the top of its file."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    return " ".join(lines)
+
+
 def load_scenario(scenario: str | Path | ScenarioConfig | None = None) -> tuple[ScenarioConfig, str]:
-    """A scenario and where it came from: a config object, a TOML path, a name in ``scenarios/``, or baseline."""
+    """A scenario and where it came from: a config object, a TOML path, a shipped name, or the baseline."""
     if scenario is None:
         return ScenarioConfig(), "baseline"
     if isinstance(scenario, ScenarioConfig):
         return scenario, scenario.source
-    check_kind("scenario", scenario, (str, Path), "a ScenarioConfig, the path of a scenario TOML file, or a "
-               f"name in scenarios/ ({', '.join(sorted(p.stem for p in SCENARIO_FOLDER.glob('*.toml')))})")
+    shipped = builtin_scenarios()
+    allowed = f"a ScenarioConfig, the path of a scenario TOML file, or a shipped name ({', '.join(shipped)})"
+    check_kind("scenario", scenario, (str, Path), allowed)
     path = Path(scenario)
-    if not path.suffix and not path.exists() and (SCENARIO_FOLDER / f"{scenario}.toml").exists():
-        path = SCENARIO_FOLDER / f"{scenario}.toml"
+    if not path.suffix and not path.exists():
+        if str(scenario) not in shipped:
+            raise ConfigError("scenario", "", f"unknown scenario {str(scenario)!r}; allowed: {allowed}")
+        path = shipped[str(scenario)]
     data = read_toml(path, "scenario")
     data.setdefault("name", path.stem)
     return _checked(data, path), str(path)

@@ -112,7 +112,7 @@ def test_targeting_decides_who_is_eligible(targeting, seed):
     overrides = {"programmes.summer.targeting": targeting,
                  "programmes.summer.neighborhoods": ["The Point"] if targeting == "neighborhoods" else []}
     model = _enrol_in_june(overrides, seed)
-    children, programme = model.children, model.programmes[0]
+    children, programme = model.children, model.programme("summer")
     enrolled = children.enrolled_summer
     assert enrolled.any()
     ages = children.age[enrolled]
@@ -167,7 +167,7 @@ def _summer_of_year_0(overrides: dict, seed: int) -> sk.CityModel:
     """Universal summer programming in Salem (every summer provider of quality 1), to the end of August."""
     config, _ = load_scenario("universal_summer")
     model = sk.CityModel(config.with_overrides(overrides), seed=seed, years=1)
-    assert all(p.quality == 1.0 for p in model.programmes[0].providers)
+    assert all(p.quality == 1.0 for p in model.programme("summer").providers)
     for _ in range(END_OF_AUGUST):
         model.step()
     return model
