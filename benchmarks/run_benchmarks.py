@@ -32,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.csv"
-SCENARIO = "universal_summer"
+SCENARIO = "by_all_means"
 FIELDS = ["timestamp", "version", "commit", "machine", "case", "children", "years", "seconds",
           "child_steps_per_s", "peak_mb", "target", "met"]
 

@@ -98,12 +98,14 @@ def builtin_scenarios() -> dict[str, Path]:
 
 
 def scenario_question(path: Path) -> str:
-    """The question a shipped scenario answers: the comment lines at the top of its file."""
+    """The question a shipped scenario answers: the comment lines at the top of its file, up to the question mark."""
     lines = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.startswith("#"):
             break
         lines.append(line.lstrip("# ").strip())
+        if "?" in line:
+            break
     return " ".join(lines)
 
 

@@ -197,8 +197,11 @@ API = {
     "run scenario number": (lambda: sk.run(scenario=5), "scenario: must be a ScenarioConfig"),
     "model seed -1": (lambda: sk.CityModel(seed=-1), "seed: must be a whole number >= 0 (got -1)"),
     "model years 21": (lambda: sk.CityModel(years=21), "years: must be a whole number between 1 and 20 (got 21)"),
-    "load_scenario missing": (lambda: sk.load_scenario("no_such_scenario"), "no_such_scenario: scenario file not "
-                              "found"),
+    "load_scenario unknown name": (lambda: sk.load_scenario("no_such_scenario"), "scenario: unknown scenario "
+                                   "'no_such_scenario'; allowed: a ScenarioConfig, the path of a scenario TOML file, "
+                                   "or a shipped name (after_school, baseline,"),
+    "load_scenario missing file": (lambda: sk.load_scenario("no_such_scenario.toml"), "no_such_scenario.toml: "
+                                   "scenario file not found"),
     "load_scenario list": (lambda: sk.load_scenario(["a"]), "scenario: must be a ScenarioConfig"),
     "load_city None": (lambda: sk.load_city(None), "city: must be a built-in city"),
     "load_city empty": (lambda: sk.load_city(""), "city: must be a built-in city"),

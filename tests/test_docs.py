@@ -119,7 +119,6 @@ def test_toml_blocks_are_the_shipped_scenarios(tmp_path):
 # --- Commands: each as the README shows it -> the command really run (placeholders filled in, --out to a
 # temporary folder) and text it must print. A synopsis (with [OPTIONS]) is checked against the --help it runs.
 
-DESCRIBE = 'python -c "import simcity_kids.rules.learning as m; import pprint; pprint.pprint(m.LearningParams.describe())"'
 COMMANDS: dict[str, tuple[str, list[str]]] = {
     # Writes simcity-output/ in the project (git-ignored), as the README says; only where .venv is set up.
     "make run": ("make run", ["Reading gaps (SD, all grades), Salem, scenario 'baseline', seed 0:", "Math gaps",
@@ -132,13 +131,15 @@ COMMANDS: dict[str, tuple[str, list[str]]] = {
     "simcity-kids cities": ("simcity-kids cities", ["salem          Salem, MA"]),  # and its table in the README
     "simcity-kids run --city path/to/folder": ("simcity-kids run --city examples/riverton --out {out}",
                                                ["Reading gaps (SD, all grades), Riverton", "Wrote {out}/"]),
-    DESCRIBE: (DESCRIBE, ["'name': 'summer_loss'", "'source': ", "'unit': ",
-                                 "'range': '>= 0 and <= 10'"]),
+    "simcity-kids scenarios": ("simcity-kids scenarios", ["by_all_means ", "What does the full By All Means package"]),
+    "simcity-kids parameters": ("simcity-kids parameters", ["# Parameter reference", "## `[programmes.preschool]`",
+                                                            "| `coverage` | 0 |"]),
     # The suite takes minutes and appends to benchmarks/results.csv: what make would run, and the options.
     "make benchmark": ("make --dry-run benchmark", [".venv/bin/python benchmarks/run_benchmarks.py"]),
     ".venv/bin/python benchmarks/run_benchmarks.py [--quick]": (".venv/bin/python benchmarks/run_benchmarks.py --help",
                                                                  ["skip the million-child city"]),
-    "simcity-kids --help": ("simcity-kids --help", ["usage: simcity-kids", "run", "cities"]),
+    "simcity-kids --help": ("simcity-kids --help", ["usage: simcity-kids", "run", "cities", "scenarios",
+                                                    "parameters"]),
     # examples/README.md
     "simcity-kids run --city examples/riverton --years 5": (
         "simcity-kids run --city examples/riverton --years 5 --out {out}",
@@ -241,3 +242,36 @@ def test_every_command_block_and_output_of_the_docs_is_checked():
                 for line in filter(None, block.splitlines()):  # a command (see above) or a documented error line
                     checked = COMMAND.match(line) or sum(part in line for part in ERRORS) == 1
                     assert checked, f"{doc.name}: no test checks {line!r}"
+
+
+# --- The parameter reference and the scenario list: generated from the code, checked against it.
+
+def test_the_parameter_reference_is_the_one_the_code_generates():
+    from simcity_kids.reference import parameter_reference
+
+    shown = (ROOT / "docs" / "parameters.md").read_text()
+    assert shown == parameter_reference(), "regenerate it: simcity-kids parameters > docs/parameters.md"
+
+
+def test_every_programme_parameter_has_a_unit_a_range_and_a_source_in_the_reference():
+    from simcity_kids.programmes import REGISTRY
+
+    reference = (ROOT / "docs" / "parameters.md").read_text()
+    for name, cls in REGISTRY.items():
+        section = reference.split(f"## `[programmes.{name}]`", 1)[1].split("\n## ", 1)[0]
+        for row in cls.config_class.describe():
+            [line] = [line for line in section.splitlines() if line.startswith(f"| `{row['name']}` |")]
+            key, default, unit, allowed, source = (cell.strip() for cell in line.strip("|").split(" | "))
+            assert unit and source, (name, row["name"])
+            assert allowed or row["name"] in ("neighborhoods", "schools", "budget_usd"), (name, row["name"])
+
+
+def test_every_shipped_scenario_is_listed_in_the_readme_with_its_question():
+    from simcity_kids.scenario import builtin_scenarios, scenario_question
+
+    readme = (ROOT / "README.md").read_text()
+    listed = dict(re.findall(r"^\| `([\w-]+)` \| (.+?) \|$", readme.split("## Scenarios", 1)[1], flags=re.M))
+    shipped = builtin_scenarios()
+    assert list(listed) == list(shipped)
+    for name, path in shipped.items():
+        assert listed[name] == scenario_question(path), name

@@ -14,7 +14,7 @@ import simcity_kids as sk
 from simcity_kids.cli import main
 from simcity_kids.programmes import REGISTRY, registered
 from simcity_kids.programmes.base import ENROLLED
-from simcity_kids.scenario import ScenarioConfig
+from simcity_kids.scenario import ScenarioConfig, builtin_scenarios
 
 NAMES = sorted(REGISTRY)
 YEARS = 2
@@ -185,3 +185,10 @@ def test_reach_is_recorded_for_every_programme_by_year_and_group(seed):
         assert len(cost) == YEARS
     served = {p.name: int((getattr(model.children, p.reach) & ENROLLED).sum()) for p in model.programmes}
     assert served  # the reach bits are reset each August: a new year starts empty
+
+
+@pytest.mark.parametrize("name", list(builtin_scenarios()))
+def test_every_shipped_scenario_runs_from_the_command_line(name, tmp_path, capsys):
+    assert main(["run", name, "--years", "2", "--quiet", "--out", str(tmp_path / "out")]) == 0
+    assert f"scenario '{sk.load_scenario(name)[0].name}'" in capsys.readouterr().out
+    assert (tmp_path / "out" / "manifest.json").exists()

@@ -175,10 +175,10 @@ class Programme:
         scaled by the cabinet's funding after elections and capped by the budget; their cost is booked."""
         if not self.funds_anything:
             return 0
-        units = max(0.0, wanted) * model.cabinet.funding_factor
+        units = max(0.0, wanted)
         if self.config.budget_usd is not None and unit_cost_usd > 0:
             units = min(units, self.config.budget_usd / (unit_cost_usd * model.child_weight))
-        units = int(round(units))
+        units = int(round(units * model.cabinet.funding_factor))  # an election cuts the budget too
         self.book_cost(model, units * model.child_weight * unit_cost_usd)
         return units
 
@@ -206,8 +206,7 @@ class Programme:
             applies = draw < chance
         else:
             aware = getattr(model.families, f"aware_{self.name}")[children.family]
-            chance = model.awareness.takeup_probability(model, self.nearest_minutes)
-            applies = aware & (draw < chance[children.neighborhood])
+            applies = aware & (draw < model.awareness.takeup_by_child(model, self.nearest_minutes))
         return np.flatnonzero(eligible & (applies | getattr(children, self.referred)))
 
     def enrol(self, model: CityModel, eligible: np.ndarray | None = None,

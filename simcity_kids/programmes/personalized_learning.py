@@ -2,9 +2,10 @@
 
 Each September the city funds personalized learning (adaptive software, teacher time) for ``coverage`` of the
 pupils of the targeted schools, phased in over the years: those whose classrooms use it this school year.
-There is no application and no provider: the whole classroom takes part. In each school month a covered pupil
-who is below grade level in a subject grows faster in it, a persistent gain like a school's value added
-(``Learning.add_growth``); a pupil at or above grade level, or in another school, learns as in the baseline.
+There is no application and no provider: the whole classroom takes part. A covered pupil who is below grade
+level in a subject at the September diagnostic grows faster in it in every school month of that year, a
+persistent gain like a school's value added (``Learning.add_growth``); a pupil at or above grade level, or in
+another school, learns as in the baseline.
 
 The evidence (Pane et al. 2015 and 2017, RAND) is an average over every pupil of the studied schools, most of
 them charters; RAND found the lowest starters gained most, so the model gives that average to the pupils below
@@ -38,13 +39,14 @@ class PersonalizedLearningConfig(ProgrammeConfig):
     math_growth_sd: float = param(
         0.075, "SD per school year of added math growth for a covered pupil below grade level",
         "EVIDENCE_PROGRAMMES.md section 5: Pane et al. 2017, about 3 percentile points = 0.075 SD in math (D row), "
-        "over the 2014-15 school year; Pane et al. 2015 found 0.27 SD over 2 years, mostly in charters", ge=0, le=1)
+        "taken as one school year's (fall 2014 to spring 2015 scores, RAND brief RB9994); Pane et al. 2015 found "
+        "0.27 SD over 2 years, mostly in charters", ge=0, le=1)
     reading_growth_sd: float = param(
         0.053, "SD per school year of added reading growth for a covered pupil below grade level",
         "derived: the 2017 math figure (0.075 SD) times the reading-to-math ratio of Pane et al. 2015 (0.19 / 0.27; "
         "EVIDENCE_PROGRAMMES.md section 5); the 2017 study says only that reading gains were smaller", ge=0, le=1)
     below_grade_level_sd: float = param(
-        -0.5, "SD against the national norm: a pupil below it in a subject grows faster in it",
+        -0.5, "SD against the national norm: a pupil below it in a subject in September grows faster in it",
         "assumption: the adaptive work targets pupils behind; RAND 2015 found the lowest starters gained most",
         ge=-3, le=3)
 
@@ -58,8 +60,10 @@ class PersonalizedLearning(Programme):
 
     def __init__(self, model: CityModel, config: PersonalizedLearningConfig):
         super().__init__(model, config)
-        self._covered = np.empty(0, dtype=np.int64)  # rows of this school year's covered pupils
-        self._version = -1  # the population version ``_covered`` belongs to
+        # This school year's pupils behind in at least one subject, and their added growth per school month in
+        # each (zero in a subject they are not behind in). Rows are stable from September to August.
+        self._behind = np.empty(0, dtype=np.int64)
+        self._reading_growth = self._math_growth = np.empty(0, dtype=np.float32)
 
     def in_need(self, model: CityModel) -> np.ndarray:
         """Pupils below grade level in reading or math, as a test would measure them."""
@@ -69,36 +73,36 @@ class PersonalizedLearning(Programme):
     def step(self, model: CityModel) -> None:
         if not self.funds_anything or not model.is_school_month:
             return
-        if model.calendar_month == SEPTEMBER:
-            self.choose_classrooms(model)
-        if self._version != model.population.version:
-            self._covered = np.flatnonzero(getattr(model.children, self.enrolled))
-            self._version = model.population.version
-        self.add_growth(model, self._covered)
+        if model.calendar_month == SEPTEMBER:  # after population turnover: this year's rows
+            self.assess(model, self.choose_classrooms(model))
+        model.learning.add_growth(model, self._behind, self._reading_growth, self._math_growth)
 
-    def choose_classrooms(self, model: CityModel) -> None:
-        """Fund this school year's share of the eligible pupils; the pupils with the lowest draws are covered."""
+    def choose_classrooms(self, model: CityModel) -> np.ndarray:
+        """Fund this school year's share of the eligible pupils; the pupils with the lowest draws are covered.
+        Returns the covered pupils as a mask over the children."""
         children = model.children
-        eligible = np.flatnonzero(self.eligible(model))
-        wanted = self.config.coverage * self.phase(model.school_year) * eligible.size
-        units = min(self.funded_units(model, wanted, self.config.cost_per_slot_usd), eligible.size)
-        draw = model.streams(f"{self.name}.classrooms", model.month).random(len(children))[eligible]
-        covered = np.sort(eligible[np.argpartition(draw, units - 1)[:units]]) if units else eligible[:0]
-        enrolled = getattr(children, self.enrolled)
-        enrolled[:] = False
-        enrolled[covered] = True
+        eligible = self.eligible(model)
+        n_eligible = int(np.count_nonzero(eligible))
+        wanted = self.config.coverage * self.phase(model.school_year) * n_eligible
+        units = self.funded_units(model, wanted, self.config.cost_per_slot_usd)  # at most the eligible
+        draw = model.streams(f"{self.name}.classrooms", model.month).random(len(children))
+        if 0 < units < n_eligible:
+            covered = eligible & (draw <= np.partition(draw[eligible], units - 1)[units - 1])
+        else:
+            covered = eligible & (units > 0)
+        setattr(children, self.enrolled, covered)
         reach = getattr(children, self.reach)
-        reach[eligible] |= np.uint8(ELIGIBLE)
-        reach[covered] |= np.uint8(ENROLLED)
-        self._covered, self._version = covered, model.population.version
+        reach |= eligible.view(np.uint8) * np.uint8(ELIGIBLE)
+        reach |= covered.view(np.uint8) * np.uint8(ENROLLED)
+        return covered
 
-    def add_growth(self, model: CityModel, covered: np.ndarray) -> None:
-        """One school month's added growth, in each subject the covered pupil is below grade level in."""
+    def assess(self, model: CityModel, covered: np.ndarray) -> None:
+        """The September diagnostic: in each subject a covered pupil is below grade level in, the adaptive work
+        adds growth in every school month of the year."""
         children, c = model.children, self.config
         threshold = np.float32(c.below_grade_level_sd)
-        below_reading = children.reading[covered] + children.boost_reading[covered] < threshold
-        below_math = children.math[covered] + children.boost_math[covered] < threshold
-        behind = below_reading | below_math
-        reading = np.float32(c.reading_growth_sd / SCHOOL_MONTHS_PER_YEAR) * below_reading[behind]
-        math = np.float32(c.math_growth_sd / SCHOOL_MONTHS_PER_YEAR) * below_math[behind]
-        model.learning.add_growth(model, covered[behind], reading, math)
+        below_reading = (children.reading + children.boost_reading < threshold) & covered
+        below_math = (children.math + children.boost_math < threshold) & covered
+        self._behind = np.flatnonzero(below_reading | below_math)
+        self._reading_growth = np.float32(c.reading_growth_sd / SCHOOL_MONTHS_PER_YEAR) * below_reading[self._behind]
+        self._math_growth = np.float32(c.math_growth_sd / SCHOOL_MONTHS_PER_YEAR) * below_math[self._behind]

@@ -43,6 +43,10 @@ class Awareness:
         self.ties = csr_matrix((np.ones(source.size, dtype=np.float32), (target, source)), shape=(n, n))
         most_ties = int(np.diff(self.ties.indptr).max(initial=0))
         self._chance_by_ties = 1.0 - (1.0 - params.spread_per_tie) ** np.arange(most_ties + 1, dtype=np.float32)
+        # Each family's own take-up multiplier (1 = none), raised by a service that lowers its search cost (a
+        # navigation guide); until one is raised, take-up depends on the neighborhood only.
+        model.families.define("takeup_multiplier", np.float32, fill=1.0)
+        self.takeup_raised = False
 
     def initialize(self, model: CityModel, programme: str) -> None:
         """Give families their starting awareness of ``programme``."""
@@ -53,6 +57,8 @@ class Awareness:
 
     def step(self, model: CityModel) -> None:
         for programme in model.programmes:
+            if programme.school_based:  # served at school: no awareness kept (``Programme.__init__``)
+                continue
             aware = getattr(model.families, f"aware_{programme.name}")
             draw = model.streams(f"awareness.{programme.name}", model.month).random(aware.size, dtype=np.float32)
             unaware = np.flatnonzero(~aware)
@@ -67,3 +73,17 @@ class Awareness:
         p = self.params
         chance = p.max_takeup * np.exp(-(minutes + p.local_travel_minutes) / p.travel_decay_minutes)
         return np.minimum(chance * model.cabinet.takeup_multiplier, 1.0)
+
+    def takeup_by_child(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:
+        """Each child's family's chance to accept a slot ``minutes`` (one entry per neighborhood) away, times the
+        family's own take-up multiplier once a service has raised it."""
+        children = model.children
+        chance = self.takeup_probability(model, minutes)[children.neighborhood]
+        if self.takeup_raised:
+            chance = np.minimum(chance * model.families.takeup_multiplier[children.family], 1.0)
+        return chance
+
+    def raise_takeup(self, model: CityModel, multiplier: np.ndarray) -> None:
+        """Set every family's own take-up multiplier (1 = none), e.g. for the users of a navigation guide."""
+        model.families.takeup_multiplier = multiplier
+        self.takeup_raised = True

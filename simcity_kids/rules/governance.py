@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 from ..core.calendar import SEPTEMBER
-from ..core.params import ASSUMPTION, Params, param
+from ..core.params import Params, param
 
 if TYPE_CHECKING:
     from ..model import CityModel
@@ -32,8 +32,11 @@ class CabinetParams(Params):
     institutionalized_share: float = param(0.0, "share of the city-budget part written into the base budget, "
                                            "which survives losing the champion", LEVER, ge=0, le=1)
     staff_cost_usd: float = param(350_000.0, "USD per year for the cabinet's director, analyst and data "
-                                  "sharing, while coordination > 0", ASSUMPTION, ge=0, le=1e8)
-    takeup_gain_at_full_coordination: float = param(0.3, "relative increase in take-up", ASSUMPTION, ge=0, le=2)
+                                  "sharing, while coordination > 0", "assumption: two or three city salaries and a "
+                                  "data-sharing agreement; no cost of a cabinet was found", ge=0, le=1e8)
+    takeup_gain_at_full_coordination: float = param(
+        0.3, "relative increase in take-up", "assumption: below the 1.6 times of help with applying over information "
+        "alone (SNAP, 18% vs 11%; Finkelstein & Notowidigdo 2019, EVIDENCE_PROGRAMMES.md section 6)", ge=0, le=2)
     referral_completion: float = param(
         0.55, "share of referrals a family follows up without coordination",
         "EVIDENCE_PROGRAMMES.md section 2: 55-59% attended follow-up eye care after a referral (SF preschools)",
@@ -41,12 +44,15 @@ class CabinetParams(Params):
     referral_completion_gain_at_full_coordination: float = param(
         0.3, "added share of referrals completed", "assumption: towards the 82% of 2-1-1 callers who reached "
         "the referred service (Boyum et al. 2016, EVIDENCE_PROGRAMMES.md section 6)", ge=0, le=1)
-    election_interval_years: int = param(4, "years", "mayoral terms in the consortium cities", ge=1, le=10)
+    election_interval_years: int = param(4, "years", "MODEL_SPEC 3.7: elections every 4 years (mayoral terms)",
+                                         ge=1, le=10)
     champion_loss_probability: float = param(
         0.3, "probability per election", "assumption: no survival rate of city initiatives across mayors was "
         "found (EVIDENCE_PROGRAMMES.md section 9; coalitions: about 1/3 end within 4 years of losing funds)",
         ge=0, le=1)
-    champion_regain_probability: float = param(0.3, "probability per election", ASSUMPTION, ge=0, le=1)
+    champion_regain_probability: float = param(
+        0.3, "probability per election", "assumption: as likely as losing one; no figure was found "
+        "(EVIDENCE_PROGRAMMES.md section 9)", ge=0, le=1)
 
 
 class Cabinet(mesa.Agent):
@@ -100,7 +106,7 @@ class Governance:
         if model.school_year > 0 and model.school_year % interval == 0:
             cabinet.hold_election(float(model.streams("cabinet.election", model.month).random()))
         cabinet.budget_usd = {}
-        if cabinet.params.coordination > 0:
+        if cabinet.coordination > 0:  # after the election: a cabinet without champion or authority has no staff
             cabinet.budget_usd["cabinet"] = cabinet.params.staff_cost_usd
 
     def record_year(self, model: CityModel) -> None:
