@@ -82,13 +82,18 @@ class Outcomes:
 
         One bincount per metric over the cross-classified table; every breakdown is a margin of it. The
         block's rows are the grades K-12 and then "all" (only "all" when ``by_grade`` is False)."""
-        cell, kinds = self.groups(model)
+        cell, _ = self.groups(model)
         size = int(np.prod(self._shape))
         idx = np.flatnonzero(among)
         cell = cell[idx]
         tables = {"": np.bincount(cell, minlength=size).reshape(self._shape)}
         for metric, array in values.items():
             tables[metric] = np.bincount(cell, weights=array[idx], minlength=size).reshape(self._shape)
+        yield from self._margins(tables, by_grade)
+
+    def _margins(self, tables: dict[str, np.ndarray], by_grade: bool):
+        """The breakdowns of cross-classified tables (``""`` holds the counts), as ``_grouped`` yields them."""
+        kinds = [(kind, labels) for kind, labels, _ in self._kinds]
         axes = range(1, len(self._shape))
         breakdowns = [("all", ["all"], tuple(axes))] + [
             (kind, labels, tuple(a for a in axes if a != axis)) for axis, (kind, labels) in zip(axes, kinds)]
@@ -141,11 +146,25 @@ class Outcomes:
         self.count_many(model, {metric: flags})
 
     def count_many(self, model: CityModel, flags: dict[str, np.ndarray]) -> None:
-        """Numbers of children (whole city) with each metric's flags set, by group, in one pass over the
-        children who have any of them."""
-        anyone = np.logical_or.reduce(list(flags.values()))
-        values = {metric: flag.astype(np.float32) for metric, flag in flags.items()}
-        for kind, labels, grades, sums, _ in self._grouped(model, values, anyone, by_grade=False):
+        """Numbers of children (whole city) with each metric's flags set, by group, in one pass."""
+        code = np.zeros(len(model.children), dtype=np.uint8)  # which flags each child has, as bits
+        for bit, flag in enumerate(flags.values()):
+            code |= flag.view(np.uint8) << np.uint8(bit)
+        combinations = np.arange(2 ** len(flags))
+        self.count_coded(model, code, {metric: (combinations >> bit) & 1 == 1 for bit, metric in enumerate(flags)})
+
+    def count_coded(self, model: CityModel, code: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+        """Numbers of children (whole city) by group for each metric, where a metric counts the children whose
+        ``code`` (a small integer per child, 0 = counted by none) is one it marks True: one bincount over
+        (cell, code) serves every metric."""
+        cell, _ = self.groups(model)
+        combinations = next(iter(metrics.values())).size
+        joint = np.bincount(cell * combinations + code, minlength=int(np.prod(self._shape)) * combinations)
+        joint = joint.reshape(*self._shape, combinations)
+        joint[..., 0] = 0  # code 0: counted by no metric
+        tables = {metric: joint @ marks.astype(np.int64) for metric, marks in metrics.items()}
+        tables[""] = joint.sum(axis=-1)
+        for kind, labels, grades, sums, _ in self._margins(tables, by_grade=False):
             for metric, total in sums.items():
                 self._add(model.school_year, grades, kind, labels, metric, total * model.child_weight,
                           np.ones_like(total, dtype=bool))
@@ -173,8 +192,8 @@ class Outcomes:
             self.rate(model, "chronic_absence_rate", absent, pupils)
             grade3 = children.age == SCHOOL_AGES[0] + 3
             self.rate(model, "grade3_reading_proficiency", reading >= self.params.proficient_cut, grade3)
-            self.mean(model, {f"unmet_{need}_rate": model.needs.unmet(model, need) for need in model.needs.names}, pupils,
-                      by_grade=False, gaps=False)
+            unmet = {f"unmet_{need}_rate": model.needs.unmet(model, need) for need in model.needs.names}
+            self.mean(model, unmet, pupils, by_grade=False, gaps=False)
             children.june_reading = reading
             children.june_math = math
         elif month == AUGUST:

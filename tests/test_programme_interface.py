@@ -115,7 +115,7 @@ def test_a_referred_child_goes_before_an_unreferred_one_of_the_same_priority(nam
     programme.config = programme.config.model_copy(update={"waitlist_order": "lottery"})
     capacity = np.zeros(len(programme.providers), dtype=np.int64)
     capacity[0] = 5
-    applicants = everyone[(programme.choices_by_hood[children.neighborhood][:, 0] == 0)]
+    applicants = everyone[programme.choices(model, everyone)[:, 0] == 0]
     referred[:] = False
     referred[applicants[:3]] = True
     placed_ = programme.enrol(model, eligible=np.isin(everyone, applicants), capacity=capacity)[0]
@@ -192,3 +192,20 @@ def test_every_shipped_scenario_runs_from_the_command_line(name, tmp_path, capsy
     assert main(["run", name, "--years", "2", "--quiet", "--out", str(tmp_path / "out")]) == 0
     assert f"scenario '{sk.load_scenario(name)[0].name}'" in capsys.readouterr().out
     assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_families_share_out_equally_near_providers(seed):
+    """A synthetic city has several providers of a type in one neighborhood, all equally near: families share
+    them out (as they do schools), so every provider is someone's first choice and a family's first choices
+    differ, and a funded slot anywhere can be used."""
+    model = sk.CityModel(ScenarioConfig(), sk.synthetic_city(60_000, n_neighborhoods=4), seed=seed, years=1)
+    everyone = np.arange(len(model.children))
+    for programme in model.programmes:
+        if len(programme.providers) <= 4:
+            continue
+        first = programme.choices(model, everyone)
+        assert set(first[:, 0]) == set(range(len(programme.providers))), programme.name
+        rounds = first.shape[1]
+        assert (np.sort(first, axis=1)[:, 1:] != np.sort(first, axis=1)[:, :-1]).all() or rounds == 1
+        per_provider = np.bincount(first[:, 0], minlength=len(programme.providers))
+        assert per_provider.min() > 0.5 * per_provider.mean(), programme.name

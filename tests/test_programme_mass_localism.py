@@ -143,3 +143,18 @@ def test_no_money_or_no_programmes_change_nothing(levers, seed):
     frame = model.outcomes.table()
     assert not (frame.group_kind == "mass_localism").any()
     assert frame[frame.metric == "mass_localism_enrolled"].value.sum() == 0
+
+
+def test_scaled_programmes_keep_the_scaled_effect_share_of_their_effect(seed):
+    """Two runs that differ only in ``scaled_effect_share``: identical through the first round; in the first
+    school month at scale an enrolled child's persistent gain differs by the share's difference of the effect."""
+    months_at_scale = 2  # September and October of the scale-up year
+    full, shrunk = (_steps(_config(scaled_effect_share=share), seed, END_OF_FIRST_ROUND + months_at_scale)
+                    for share in (1.0, 0.6))
+    children = full.children
+    enrolled = children.enrolled_mass_localism & shrunk.children.enrolled_mass_localism
+    assert enrolled.sum() > 100
+    effect = full.programme("mass_localism").true_effect[children.localism_programme[enrolled]]
+    keep = full.config.learning.persistent_share
+    difference = children.reading[enrolled] - shrunk.children.reading[enrolled]
+    np.testing.assert_allclose(difference, keep * effect * (1.0 - 0.6) * months_at_scale / 10, atol=1e-4)

@@ -25,6 +25,25 @@ class Streams:
         return np.random.Generator(np.random.PCG64(child))
 
 
+    def uniform(self, name: str, month: int, rows: np.ndarray) -> np.ndarray:
+        """One uniform number on [0, 1) for each of ``rows`` (row positions), from decision ``name`` in ``month``.
+
+        A counter-based generator: row i's number is SplitMix64's output for the stream's key and i, so it depends
+        only on the stream and the row. Drawing for the few rows a decision concerns costs only those rows, and
+        never shifts anyone else's draw (common random numbers, as with ``__call__``)."""
+        key = np.uint64(self(name, month).integers(0, 2**63, dtype=np.uint64))
+        z = np.asarray(rows, dtype=np.uint64) * _GOLDEN
+        z += key
+        z ^= z >> np.uint64(30)
+        z *= _MIX1
+        z ^= z >> np.uint64(27)
+        z *= _MIX2
+        z ^= z >> np.uint64(31)
+        return (z >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+# SplitMix64 (Steele, Lea & Flood 2014): the golden-ratio increment and the two multipliers of its output mix.
+_GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 SQRT3 = np.float32(np.sqrt(3.0))
 
 

@@ -47,20 +47,16 @@ class StateArrays:
     def __len__(self) -> int:
         return self._size
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Drop the rows where ``mask`` is False (leavers)."""
-        for name, array in self._arrays.items():
-            self._arrays[name] = array[mask]
-        object.__setattr__(self, "_size", int(mask.sum()))
-
-    def append(self, count: int, **values: np.ndarray) -> None:
-        """Add ``count`` rows; arrays not given get their fill value."""
+    def turn_over(self, keep: np.ndarray, count: int, **values: np.ndarray) -> None:
+        """Drop the rows where ``keep`` is False (leavers) and add ``count`` rows (births) after the others, in one
+        copy of each array; arrays not given in ``values`` get their fill value in the new rows."""
         unknown = set(values) - set(self._arrays)
         if unknown:
             raise AttributeError(f"no state arrays {sorted(unknown)}")
+        kept = int(np.count_nonzero(keep))
         for name, array in self._arrays.items():
-            new = values.get(name)
-            if new is None:
-                new = np.full(count, self._fills[name], dtype=array.dtype)
-            self._arrays[name] = np.concatenate([array, np.asarray(new, dtype=array.dtype)])
-        object.__setattr__(self, "_size", self._size + int(count))
+            new = np.empty(kept + count, dtype=array.dtype)
+            new[:kept] = array[keep]
+            new[kept:] = values[name] if name in values else self._fills[name]
+            self._arrays[name] = new
+        object.__setattr__(self, "_size", kept + int(count))

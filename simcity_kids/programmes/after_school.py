@@ -90,11 +90,11 @@ class AfterSchool(Programme):
                                    np.float32(c.math_effect_sd) * per_month])
 
     def attend(self, model: CityModel) -> None:
-        """This month's days attended (one uniform per child, inverse binomial CDF) and the effect they give."""
-        children, rows = model.children, self._rows
-        draw = model.streams(f"{self.name}.days", model.month).random(len(children), dtype=np.float32)[rows]
+        """Days attended this month (a uniform per enrolled child, inverse binomial CDF) and the effect they give."""
+        rows = self._rows
+        draw = model.streams.uniform(f"{self.name}.days", model.month, rows)
         days = np.searchsorted(self.days_cdf, draw, side="right").astype(np.int16)
-        children.after_school_days[rows] += days
+        model.children.after_school_days[rows] += days
         came = days > 0  # a month with no day attended neither adds nor sustains anything
         dose = np.minimum(days[came].astype(np.float32) / np.float32(self.config.full_dose_days), np.float32(1.0))
         monthly = self._monthly[:, came] * dose

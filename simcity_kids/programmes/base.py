@@ -32,6 +32,7 @@ MAX_CHOICES = 3  # nearest providers a family tries, one allocation round each (
 REFER, SERVE = 10, 20
 # Reach bits per child and school year, recorded in August (``Outcomes.record_programmes``).
 ELIGIBLE, APPLIED, WAITED, ENROLLED = 1, 2, 4, 8
+NEED = 16  # in the August count only: the eligible child's need is still unmet
 
 
 class ProgrammeConfig(Params):
@@ -73,6 +74,21 @@ class ProgrammeConfig(Params):
         return self
 
 
+def choice_table(minutes: np.ndarray, rounds: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each neighborhood, the providers its families try, nearest first, when equally near ones are shared out
+    by family (as schools are): (hoods, ties, rounds) provider positions, where family f of a neighborhood with k
+    equally nearest providers uses row f mod k, which starts at the (f mod k)-th of them; and k per neighborhood."""
+    hoods, providers = minutes.shape
+    order = np.argsort(minutes, axis=1, kind="stable")
+    ties = np.maximum((minutes == minutes.min(axis=1, keepdims=True, initial=np.inf)).sum(axis=1), 1)
+    table = np.zeros((hoods, int(ties.max()), rounds), dtype=np.int64)
+    for hood in range(hoods):  # a few dozen neighborhoods: once, when the programme is built
+        tied, rest = order[hood, :ties[hood]], order[hood, ties[hood]:]
+        for shift in range(table.shape[1]):
+            table[hood, shift] = np.concatenate([np.roll(tied, -(shift % ties[hood])), rest])[:rounds]
+    return table, ties
+
+
 class Programme:
     """Eligibility, funding, take-up, waitlist, reach and costs of one intervention; subclasses add the effect.
 
@@ -99,11 +115,10 @@ class Programme:
                               f"{model.city.name} has no provider of type {' or '.join(self.provider_types)} "
                               "to fund; add one to the city profile or set coverage = 0")
         minutes = model.travel_minutes[:, [p.neighborhood for p in self.providers]]
-        rounds = min(MAX_CHOICES, len(self.providers))
-        order = np.argsort(minutes, axis=1, kind="stable")[:, :rounds]
-        self.choices_by_hood = order  # provider positions, nearest first, for each neighborhood
-        self.nearest_minutes = (np.take_along_axis(minutes, order[:, :1], axis=1)[:, 0] if rounds
-                                else np.zeros(len(model.city.neighborhoods), dtype=np.float32))
+        self._choice_table, self._ties = choice_table(minutes, min(MAX_CHOICES, len(self.providers)))
+        hoods = len(model.city.neighborhoods)
+        self.tried_by_hood = self._choice_table.reshape(hoods, -1)  # every provider a family of the hood may try
+        self.nearest_minutes = (minutes.min(axis=1) if self.providers else np.zeros(hoods, dtype=np.float32))
         self.cost_usd: dict[int, float] = {}
         model.children.define(self.enrolled, bool)
         model.children.define(self.referred, bool)
@@ -196,18 +211,24 @@ class Programme:
             provider.funded_slots = int(slots)
 
     # --- who gets a slot --------------------------------------------------------------------------------------
+    def choices(self, model: CityModel, rows: np.ndarray) -> np.ndarray:
+        """The providers these children's families try, nearest first: (rows, rounds) provider positions."""
+        children = model.children
+        hood = children.neighborhood[rows]
+        return self._choice_table[hood, children.family[rows] % self._ties[hood]]
+
     def applicants(self, model: CityModel, eligible: np.ndarray) -> np.ndarray:
         """Eligible children whose family applies: a referral that was followed up, or (at school, or when the
         family knows of the programme) a take-up draw that falls with travel time."""
         children = model.children
-        draw = model.streams(f"{self.name}.takeup", model.month).random(len(children), dtype=np.float32)
+        rows = np.flatnonzero(eligible)
+        draw = model.streams.uniform(f"{self.name}.takeup", model.month, rows)
         if self.school_based:
-            chance = model.awareness.takeup_probability(model, np.zeros(1, dtype=np.float32))[0]
-            applies = draw < chance
+            applies = draw < model.awareness.takeup_probability(model, np.zeros(1, dtype=np.float32))[0]
         else:
-            aware = getattr(model.families, f"aware_{self.name}")[children.family]
-            applies = aware & (draw < model.awareness.takeup_by_child(model, self.nearest_minutes))
-        return np.flatnonzero(eligible & (applies | getattr(children, self.referred)))
+            aware = getattr(model.families, f"aware_{self.name}")[children.family[rows]]
+            applies = aware & (draw < model.awareness.takeup_by_child(model, self.nearest_minutes, rows))
+        return rows[applies | getattr(children, self.referred)[rows]]
 
     def enrol(self, model: CityModel, eligible: np.ndarray | None = None,
               capacity: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -227,8 +248,7 @@ class Programme:
         applicants = self.applicants(model, eligible)
         if capacity is None:
             capacity = np.array([p.capacity for p in self.providers])
-        placed = allocate(self.choices_by_hood[children.neighborhood[applicants]],
-                          self.priority(model, applicants), capacity)
+        placed = allocate(self.choices(model, applicants), self.priority(model, applicants), capacity)
         enrolled = applicants[placed >= 0]
         reach[applicants] |= np.uint8(APPLIED)
         reach[applicants[placed < 0]] |= np.uint8(WAITED)
@@ -251,7 +271,7 @@ class Programme:
         """Waitlist key, lower first: the order's tier, then referred children, then within the tier the lowest
         income (``lowest_income``) or a lottery."""
         children = model.children
-        tie_break = model.streams(f"{self.name}.lottery", model.month).random(len(children))[applicants]
+        tie_break = model.streams.uniform(f"{self.name}.lottery", model.month, applicants)
         order = self.config.waitlist_order
         if order == "lowest_income":
             tier = children.income_quintile[applicants].astype(np.float64)
@@ -280,18 +300,18 @@ class Programme:
         never got one), enrolled, and unmet_needs (eligible children whose need is still unmet)."""
         children = model.children
         reach = getattr(children, self.reach)
-        eligible = (reach & ELIGIBLE) > 0
-        enrolled = (reach & ENROLLED) > 0
-        applied = (reach & APPLIED) > 0
-        model.outcomes.count_many(model, {
+        code = reach | (self.in_need(model).view(np.uint8) << np.uint8(4))  # the reach bits, and NEED
+        combination = np.arange(32)
+        eligible, enrolled = (combination & ELIGIBLE) > 0, (combination & ENROLLED) > 0
+        model.outcomes.count_coded(model, code * (reach > 0), {
             f"{self.name}_eligible": eligible,
             f"{self.name}_enrolled": enrolled,
-            f"{self.name}_waitlisted": (reach & WAITED) > 0,
-            f"{self.name}_turned_away": applied & ~enrolled,
-            f"{self.name}_unmet_needs": eligible & self.in_need(model),
+            f"{self.name}_waitlisted": (combination & WAITED) > 0,
+            f"{self.name}_turned_away": ((combination & APPLIED) > 0) & ~enrolled,
+            f"{self.name}_unmet_needs": eligible & ((combination & NEED) > 0),
         })
         cost = self.cost_usd.get(model.school_year, 0.0)
-        served = int(np.count_nonzero(enrolled)) * model.child_weight
+        served = int(np.count_nonzero(reach & ENROLLED)) * model.child_weight
         model.outcomes.add_value(model, "cost_usd", "programme", self.name, cost)
         model.outcomes.add_value(model, "cost_per_child_served_usd", "programme", self.name,
                                  cost / served if served else 0.0)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import model_validator
 
-from ..core.allocation import allocate
+from ..core.allocation import allocate, priority_order
 from ..core.calendar import SCHOOL_MONTHS_PER_YEAR, SEPTEMBER
 from ..core.params import param
 from ..core.quota import largest_remainder
@@ -43,6 +43,10 @@ if TYPE_CHECKING:
     from ..model import CityModel
 
 SECTION_8 = "EVIDENCE_PROGRAMMES.md section 8: "
+# Waitlists are put in order only as far as a year is likely to reach: this many children per slot of the
+# providers; the others wait, unsorted, behind them until a provider's list runs out (``Mentoring.line_up``).
+FRONT_PER_SLOT = 4
+SAMPLE_STEP = 16  # every 16th child's key estimates where the front ends
 
 
 class MentoringConfig(ProgrammeConfig):
@@ -123,18 +127,29 @@ class Mentoring(Programme):
         self.target_mentors = 0  # recruited mentors the campaign pays for this year (simulated)
         self.mentors = 0.0  # recruited mentors active now (simulated)
         self._eligible = np.zeros(len(children), dtype=bool)  # this school year's, fixed in September
-        self._length_draw = np.zeros(len(children), dtype=np.float32)
         self._queue = np.empty(0, dtype=np.int64)  # waiting children, by nearest provider, in waitlist order
         self._head = np.zeros(len(self.providers), dtype=np.int64)  # next child to be matched, per provider
         self._end = np.zeros(len(self.providers), dtype=np.int64)  # end of each provider's list in the queue
+        self._lined_up = np.empty(0, dtype=np.int64)  # the children last put on the waitlists (``line_up``)
+        self._keys = np.empty(0)  # and their waitlist keys
+        self._cut = np.inf  # those with a key above it are the back of the waitlist: waiting, not yet in order
+        self._weights = np.array([max(p.base_capacity, 1) for p in self.providers], dtype=float)  # for recruits
+        # Providers some neighborhood has nearest: only they have waitlists.
+        self._someones_nearest = np.bincount(self._choice_table[..., 0].ravel(), minlength=len(self.providers)) > 0
+        self._matched = np.empty(0, dtype=np.int64)  # children in a running match
+        self._fading = np.empty(0, dtype=np.int64)  # children whose ended matches left a gain
         self._referrals_seen = 0
         self._counts = dict.fromkeys(("matches_started", "matches_closed_early", "matches_past_commitment"), 0)
 
     def step(self, model: CityModel) -> None:
         if not self.providers:
             return
-        matched = self.end_matches(model)
         september = model.calendar_month == SEPTEMBER
+        if september:  # children moved to other rows at the turnover: find the matched and fading ones again
+            children, enrolled = model.children, getattr(model.children, self.enrolled)
+            self._matched = np.flatnonzero(enrolled)
+            self._fading = np.flatnonzero((children.mentoring_gain > 0) & ~enrolled)
+        matched = self.end_matches(model)
         if september:
             self.plan_year(model)
         occupied = self.recruit(model, matched)
@@ -145,12 +160,13 @@ class Mentoring(Programme):
             if self._referrals_completed(model) > self._referrals_seen:
                 self.requeue(model)
             new = self.fill(model, free)
-        self.credit(model, np.concatenate([matched, new]))
+        self._matched = np.concatenate([matched, new])
+        self.credit(model, self._matched)
 
     # --- supply ---------------------------------------------------------------------------------------------
     def plan_year(self, model: CityModel) -> None:
         """September: the year's eligible youth and the mentors the campaign pays for; continuing matches count
-        as served this year. Each child's draw for the length of a match started this year is made now."""
+        as served this year."""
         children, c = model.children, self.config
         self._eligible = self.eligible(model)
         reach = getattr(children, self.reach)
@@ -160,14 +176,12 @@ class Mentoring(Programme):
         wanted = c.coverage * self.phase(model.school_year) * np.count_nonzero(self._eligible) / c.youth_per_mentor
         existing = sum(p.base_capacity for p in self.providers) / c.youth_per_mentor
         self.target_mentors = self.funded_units(model, min(wanted, ceiling) - existing, c.cost_per_slot_usd)
-        self._length_draw = model.streams(f"{self.name}.length", model.month).random(len(children), np.float32)
 
     def recruit(self, model: CityModel, matched: np.ndarray) -> np.ndarray:
         """Recruits close part of the gap to the target; their slots are spread over the providers like their
         own. A provider keeps the slots of its running (``matched``) matches. Returns each one's running matches."""
         self.mentors += self.config.recruitment_rate * (self.target_mentors - self.mentors)
-        slots = largest_remainder(np.array([max(p.base_capacity, 1) for p in self.providers], dtype=float),
-                                  int(self.mentors * self.config.youth_per_mentor))
+        slots = largest_remainder(self._weights, int(self.mentors * self.config.youth_per_mentor))
         occupied = np.bincount(model.children.mentoring_provider[matched], minlength=len(self.providers))
         for provider, funded, running in zip(self.providers, slots, occupied):
             provider.enrolled = int(running)
@@ -180,38 +194,77 @@ class Mentoring(Programme):
         providers with room, and those left wait at their nearest provider. Returns the children matched."""
         children = model.children
         applicants = self.applicants(model, self._eligible & ~getattr(children, self.enrolled))
-        applicants = applicants[np.argsort(self.priority(model, applicants))]  # in waitlist order from here on
-        placed = allocate(self.choices_by_hood[children.neighborhood[applicants]], np.arange(applicants.size), free)
+        front = self.line_up(model, applicants, self.priority(model, applicants))
+        placed = allocate(self.choices(model, front), np.arange(front.size), free)
+        if not self.back_turned_away(model, front, placed, free):  # some of the back could get a place
+            front = np.concatenate([front, self.back_in_order()])
+            placed = allocate(self.choices(model, front), np.arange(front.size), free)
+        matched = front[placed >= 0]
         reach = getattr(children, self.reach)
-        reach[applicants] |= np.uint8(APPLIED)
-        reach[applicants[placed < 0]] |= np.uint8(WAITED)
-        self.queue(model, applicants[placed < 0])
+        reach[applicants] |= np.uint8(APPLIED | WAITED)
+        reach[matched] &= ~np.uint8(WAITED)  # matched at once, without waiting
+        self.queue(model, front[placed < 0])
         self._referrals_seen = self._referrals_completed(model)
-        return self.start_matches(model, applicants[placed >= 0], placed[placed >= 0])
+        return self.start_matches(model, matched, placed[placed >= 0])
+
+    def line_up(self, model: CityModel, rows: np.ndarray, priority: np.ndarray) -> np.ndarray:
+        """``rows`` in waitlist order (``priority``, lower first), as far as a year is likely to reach: about
+        FRONT_PER_SLOT children per slot of the providers, those with the lowest keys, are returned in order; the
+        others are the back of the waitlist, after them and not yet in order (``back_in_order``)."""
+        size = FRONT_PER_SLOT * sum(p.capacity for p in self.providers)
+        self._lined_up, self._keys, self._cut = rows, priority, np.inf
+        if rows.size > 2 * size:  # most are at the back: the cut is estimated from a sample of the keys
+            sample = priority[::SAMPLE_STEP]
+            self._cut = np.partition(sample, size // SAMPLE_STEP)[size // SAMPLE_STEP]
+        front = priority <= self._cut
+        return rows[front][priority_order(priority[front])]
+
+    def back(self) -> np.ndarray:
+        """Children at the back of the waitlist."""
+        return self._lined_up[self._keys > self._cut]
+
+    def back_in_order(self) -> np.ndarray:
+        """The back of the waitlist in waitlist order (it comes after everyone else); the back is empty now."""
+        back = self._keys > self._cut
+        self._cut = np.inf
+        return self._lined_up[back][priority_order(self._keys[back])]
+
+    def back_turned_away(self, model: CityModel, front: np.ndarray, placed: np.ndarray, free: np.ndarray) -> bool:
+        """Whether allocating the back of the waitlist too (after ``front``, placed at ``placed``) would place
+        nobody of it, so that the front's places stand: each provider a neighborhood tries in a round (the back's
+        among them) has no room left after that round (``allocate``: one round per choice, the back last in each)."""
+        if self._cut == np.inf:
+            return True
+        left = free.copy()
+        for round_, tried in enumerate(self.choices(model, front).T):
+            left -= np.bincount(placed[tried == placed], minlength=left.size)
+            if np.any(left[self._choice_table[..., round_]] > 0):
+                return False
+        return True
 
     def queue(self, model: CityModel, rows: np.ndarray) -> None:
         """Waitlists: each child (``rows`` in waitlist order) waits at their nearest provider."""
-        nearest = self.choices_by_hood[model.children.neighborhood[rows], 0]
+        nearest = self.choices(model, rows)[:, 0]
         self._queue = rows[np.argsort(nearest.astype(np.int16), kind="stable")]  # a radix sort, as in allocate
         counts = np.bincount(nearest, minlength=len(self.providers))
         self._head = np.cumsum(counts) - counts  # next child to be matched, per provider
         self._end = np.cumsum(counts)
 
     def waiting(self) -> np.ndarray:
-        """Children still on a waitlist (not yet matched this school year)."""
+        """Children still on a waitlist (not yet matched this school year): the lists' rest, then the back."""
         sizes = np.diff(self._end, prepend=0)
         provider = np.repeat(np.arange(len(self.providers)), sizes)
-        return self._queue[np.arange(self._queue.size) >= self._head[provider]]
+        return np.concatenate([self._queue[np.arange(self._queue.size) >= self._head[provider]], self.back()])
 
     def requeue(self, model: CityModel) -> None:
         """New referrals this month: referred eligible children join the waitlists, ahead of unreferred children
         of their priority tier (``Programme.priority``, drawn again for everyone waiting)."""
         children = model.children
-        referred = np.flatnonzero(getattr(children, self.referred) & self._eligible
-                                  & ~getattr(children, self.enrolled))
-        rows = np.union1d(self.waiting(), referred)
+        joining = getattr(children, self.referred) & self._eligible & ~getattr(children, self.enrolled)
+        joining[self.waiting()] = True
+        rows = np.flatnonzero(joining)
         getattr(children, self.reach)[rows] |= np.uint8(APPLIED | WAITED)
-        self.queue(model, rows[np.argsort(self.priority(model, rows))])
+        self.queue(model, self.line_up(model, rows, self.priority(model, rows)))
         self._referrals_seen = self._referrals_completed(model)
 
     def _referrals_completed(self, model: CityModel) -> int:
@@ -219,8 +272,13 @@ class Mentoring(Programme):
         return sum(n for (_, target), n in model.referrals.completed.items() if target == self.name)
 
     def fill(self, model: CityModel, free: np.ndarray) -> np.ndarray:
-        """Free slots go to the heads of their provider's waitlist. Returns the children matched."""
-        take = np.minimum(np.maximum(free, 0), self._end - self._head)
+        """Free slots go to the heads of their provider's waitlist (the back is put in order behind the lists
+        when one runs out). Returns the children matched."""
+        free = np.maximum(free, 0)
+        if self._cut < np.inf and np.any((free > self._end - self._head) & self._someones_nearest):
+            back_in_order = self.back_in_order()  # first: ``waiting`` then no longer includes the back
+            self.queue(model, np.concatenate([self.waiting(), back_in_order]))
+        take = np.minimum(free, self._end - self._head)
         total = int(take.sum())
         if total == 0:
             return np.empty(0, dtype=np.int64)
@@ -237,7 +295,8 @@ class Mentoring(Programme):
         getattr(children, self.reach)[rows] |= np.uint8(ENROLLED)
         children.mentoring_provider[rows] = provider
         children.mentoring_months[rows] = 0
-        children.mentoring_length[rows] = self.match_length(self._length_draw[rows])
+        children.mentoring_length[rows] = self.match_length(model.streams.uniform(f"{self.name}.length",
+                                                                                  model.month, rows))
         for slot, count in zip(self.providers, np.bincount(provider, minlength=len(self.providers))):
             slot.enrolled += int(count)
         self._counts["matches_started"] += rows.size
@@ -247,8 +306,7 @@ class Mentoring(Programme):
         """Matches that reached their length, or whose youth left the age band, end; short ones lose their gain.
         Returns the children still matched."""
         children, c = model.children, self.config
-        enrolled = getattr(children, self.enrolled)
-        matched = np.flatnonzero(enrolled)
+        matched = self._matched
         months, age = children.mentoring_months[matched], children.age[matched]
         due = months >= children.mentoring_length[matched]
         ends = due | (age < c.min_age) | (age > c.max_age)
@@ -257,8 +315,9 @@ class Mentoring(Programme):
         short = ending[children.mentoring_months[ending] < c.min_effective_months]
         children.social_emotional[short] -= children.mentoring_gain[short]
         children.mentoring_gain[short] = 0.0
-        enrolled[ending] = False
+        getattr(children, self.enrolled)[ending] = False
         children.mentoring_provider[ending] = -1
+        self._fading = np.concatenate([self._fading, ending[children.mentoring_gain[ending] > 0]])
         return matched[~ends]
 
     def match_length(self, draw: np.ndarray) -> np.ndarray:
@@ -276,10 +335,9 @@ class Mentoring(Programme):
     # --- effects --------------------------------------------------------------------------------------------
     def credit(self, model: CityModel, matched: np.ndarray) -> None:
         """A month matched: social-emotional skill rises towards the full effect, and in school months reading
-        and math get a boost. Gains of ended matches fade."""
+        and math get a boost. Gains of ended matches fade (unless the youth is matched again)."""
         children, c = model.children, self.config
-        gained = np.flatnonzero(children.mentoring_gain > 0)
-        fading = gained[~getattr(children, self.enrolled)[gained]]
+        self._fading = fading = self._fading[~getattr(children, self.enrolled)[self._fading]]
         gain = children.mentoring_gain[fading] * np.float32(1.0 - c.social_emotional_fade_rate)
         children.social_emotional[fading] += gain - children.mentoring_gain[fading]
         children.mentoring_gain[fading] = gain

@@ -70,7 +70,7 @@ class Navigation(Programme):
         self._outreach: np.ndarray | None = None  # families in outreach order (a random permutation, drawn once)
         self._looks = np.empty(0, dtype=np.int64)  # this year's user families, by the month of their first look
         self._looks_by_month = np.zeros(13, dtype=np.int64)  # where each month's first looks start in _looks
-        self._children = np.empty(0, dtype=np.int64)  # this year's children of user families (rows fixed to August)
+        self._users_children = np.zeros(0, dtype=bool)  # per child: of a user family this year (rows fixed to August)
 
     def step(self, model: CityModel) -> None:
         if not self.funds_anything:
@@ -89,7 +89,8 @@ class Navigation(Programme):
         """September: the families the funded outreach reaches this year, first in the outreach order."""
         children, families = model.children, model.families
         eligible = self.eligible(model)
-        candidate = np.bincount(children.family[eligible], minlength=len(families)) > 0
+        # positions rather than a boolean mask: numpy takes them several times faster
+        candidate = np.bincount(children.family[np.flatnonzero(eligible)], minlength=len(families)) > 0
         wanted = self.config.coverage * self.phase(model.school_year) * np.count_nonzero(candidate)
         reached = self.funded_units(model, wanted, self.config.cost_per_slot_usd)
         if reached:
@@ -97,33 +98,37 @@ class Navigation(Programme):
         if self._outreach is None:
             self._outreach = model.streams(f"{self.name}.outreach").permutation(len(families))
         families.navigation_user = False
-        families.navigation_user[self._outreach[candidate[self._outreach]][:reached]] = True
-        self.schedule_looks(model, np.flatnonzero(families.navigation_user))
-        model.awareness.raise_takeup(model, np.where(families.navigation_user, np.float32(
-            self.config.takeup_multiplier), np.float32(1.0)))
-        self._children = np.flatnonzero(families.navigation_user[children.family])
+        families.navigation_user[self._outreach[np.flatnonzero(candidate[self._outreach])[:reached]]] = True
+        users = np.flatnonzero(families.navigation_user)
+        self.schedule_looks(model, users)
+        multiplier = np.ones(len(families), dtype=np.float32)
+        multiplier[users] = self.config.takeup_multiplier
+        model.awareness.raise_takeup(model, multiplier)
+        self._users_children = families.navigation_user.take(children.family)  # [] would convert int32 positions
         reach = getattr(children, self.reach)
-        reach[eligible] |= np.uint8(ELIGIBLE)
-        reach[self._children[eligible[self._children]]] |= np.uint8(APPLIED | ENROLLED)
+        reach |= eligible.view(np.uint8) * np.uint8(ELIGIBLE)
+        reach |= (eligible & self._users_children).view(np.uint8) * np.uint8(APPLIED | ENROLLED)
 
     def schedule_looks(self, model: CityModel, users: np.ndarray) -> None:
         """The month of the school year in which each user family first consults the guide, looking each month
-        with chance ``monthly_use``: geometric, from one draw per family. Awareness once gained stays, so later
-        looks would add nothing."""
+        with chance ``monthly_use``: geometric, from one draw per family (12: not this school year). Awareness once
+        gained stays, so later looks would add nothing."""
         p = self.config.monthly_use
-        draw = model.streams(f"{self.name}.use", model.month).random(len(model.families))[users]
-        first = (np.floor(np.log1p(-draw) / np.log1p(-p)) if 0 < p < 1
-                 else np.full(users.size, 0.0 if p == 1 else np.inf))
-        order = np.argsort(first, kind="stable")
+        draw = model.streams.uniform(f"{self.name}.use", model.month, users)
+        months = np.log1p(-draw) / np.log1p(-p) if 0 < p < 1 else np.full(users.size, 0.0 if p == 1 else np.inf)
+        first = np.minimum(months, 12).astype(np.int8)  # the floor, as months >= 0
+        order = np.argsort(first, kind="stable")  # small integers: numpy's stable sort is a radix sort
         self._looks = users[order]
         self._looks_by_month = np.searchsorted(first[order], np.arange(13))
 
     def refer(self, model: CityModel) -> None:
         """Children of user families with an unmet need, to every programme that meets it."""
+        in_need = np.flatnonzero(self._users_children & (model.needs.unmet_count(model) > 0))  # any unmet need
+        family = model.children.family[in_need]
         for target in model.programmes:
             if target.need in NEEDS:
-                in_need = self._children[unmet_among(model, target.need, self._children)]
-                refer_unserved(model, target, in_need, self.name, self.config.follow_up)
+                unmet = unmet_among(model, target.need, in_need, family)
+                refer_unserved(model, target, in_need[np.flatnonzero(unmet)], self.name, self.config.follow_up)
 
     def record_year(self, model: CityModel) -> None:
         """In August, besides the reach: the families using the guide (whole city)."""

@@ -97,12 +97,12 @@ class Preschool(Programme):
         applied = super().applicants(model, eligible)
         if self.config.outreach_share == 0 or not self.funds_anything or self.phase(model.school_year) == 0:
             return applied
-        children = model.children
-        draw = model.streams(f"{self.name}.outreach", model.month).random(len(children), dtype=np.float32)
-        aware = getattr(model.families, f"aware_{self.name}")[children.family]
-        applies = eligible & aware & (draw < np.float32(self.config.outreach_share))
-        applies[applied] = True
-        return np.flatnonzero(applies)
+        rows = np.flatnonzero(eligible)
+        aware = getattr(model.families, f"aware_{self.name}")[model.children.family[rows]]
+        draw = model.streams.uniform(f"{self.name}.outreach", model.month, rows)
+        applies = aware & (draw < self.config.outreach_share)
+        applies[np.searchsorted(rows, applied)] = True  # the base's applicants are eligible rows too
+        return rows[applies]
 
     def step(self, model: CityModel) -> None:
         if not self.providers or not model.is_school_month:

@@ -30,12 +30,12 @@ class Referrals:
         """Refer these children to the programme ``target``; returns those whose family followed up.
 
         Each child's chance comes from the stream ``referrals.<source>.<target>`` of the month, one draw per
-        child row, so a source refers to a target at most once a month."""
+        child row (``Streams.uniform``), so a source refers to a target at most once a month."""
         programme = model.programme(target)
         children = model.children
         children_idx = np.asarray(children_idx, dtype=np.int64)
-        draw = model.streams(f"referrals.{source}.{target}", model.month).random(len(children))[children_idx]
-        done = children_idx[draw < model.cabinet.referral_completion(follow_up)]
+        draw = model.streams.uniform(f"referrals.{source}.{target}", model.month, children_idx)
+        done = children_idx[np.flatnonzero(draw < model.cabinet.referral_completion(follow_up))]
         if not programme.school_based:
             getattr(model.families, f"aware_{programme.name}")[children.family[children_idx]] = True
         getattr(children, programme.referred)[done] = True

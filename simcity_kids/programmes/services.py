@@ -98,12 +98,14 @@ class NeedService(Programme):
             self.count_eligible(model)
 
     def start_year(self, model: CityModel) -> None:
-        """A new school year: everyone leaves, the providers' counts start again, this year's slots are bought."""
+        """A new school year: everyone leaves, the providers' counts start again, this year's slots are bought
+        (when the scenario funds any: the providers' own slots need nothing bought)."""
         self.end_season(model)
         self.served_families[:] = False
         self._had_need = np.zeros(len(self.need_flags(model)), dtype=bool)
         self._rows, self._quality = np.empty(0, dtype=np.int64), np.empty(0)
-        self.buy_slots(model, self.eligible(model))
+        if self.funds_anything:
+            self.buy_slots(model, self.eligible(model))
 
     def intake(self, model: CityModel) -> tuple[np.ndarray, np.ndarray]:
         """Place this month's applicants up to what is left of each provider's capacity for the year.
@@ -112,7 +114,7 @@ class NeedService(Programme):
         children wait for September (and the month costs nothing); ``count_eligible`` still counts them."""
         children = model.children
         free = np.array([p.capacity - p.enrolled for p in self.providers], dtype=np.int64)
-        room = (free[self.choices_by_hood] > 0).any(axis=1)  # by neighborhood
+        room = (free[self.tried_by_hood] > 0).any(axis=1)  # by neighborhood
         if not room.any():
             return np.empty(0, dtype=np.int64), np.empty(0)
         eligible = self.eligible(model)
@@ -137,18 +139,15 @@ class NeedService(Programme):
             self.served_families[model.children.family[rows]] = True
 
     def meet(self, model: CityModel, rows: np.ndarray, quality: np.ndarray) -> None:
-        """Meet the need of each of these children with chance quality x resolution chance: one draw per child
-        row, or per family row for a family need (siblings share it), from one stream a month."""
-        if rows.size == 0:
-            return
+        """Meet the need of each of these children still in need with chance quality x resolution chance: one
+        draw per child row, or per family row for a family need (siblings share it), from one stream a month."""
         owner = model.children.family[rows] if self.family_need else rows
-        flags = self.need_flags(model)
-        unmet = flags[owner]
+        unmet = self.need_flags(model)[owner]
         if not unmet.any():
             return
-        draw = model.streams(f"{self.name}.resolution", model.month).random(flags.size, dtype=np.float32)
+        draw = model.streams.uniform(f"{self.name}.resolution", model.month, owner[unmet])
         chance = np.minimum(quality[unmet] * self.config.resolution_chance, 1.0)
-        model.needs.resolve(model, self.need, rows[unmet][draw[owner[unmet]] < chance], service=self.name)
+        model.needs.resolve(model, self.need, rows[unmet][draw < chance], service=self.name)
 
     # --- funding ----------------------------------------------------------------------------------------------
     def fund(self, model: CityModel, n_eligible: int) -> None:

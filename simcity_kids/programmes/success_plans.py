@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ..core.allocation import priority_order
 from ..core.calendar import SEPTEMBER
 from ..core.params import param
 from ..rules.needs import NEEDS
@@ -85,15 +86,15 @@ def refer_unserved(model: CityModel, target: Programme, children_idx: np.ndarray
     """Refer those of these children who are neither referred to nor enrolled in ``target`` already."""
     children = model.children
     waiting = getattr(children, target.referred)[children_idx] | getattr(children, target.enrolled)[children_idx]
-    children_idx = children_idx[~waiting]
+    children_idx = children_idx[np.flatnonzero(~waiting)]  # positions, not a mask: numpy takes them much faster
     if children_idx.size:
         model.referrals.refer(model, target.name, children_idx, source=source, follow_up=follow_up)
 
 
-def unmet_among(model: CityModel, need: str, children_idx: np.ndarray) -> np.ndarray:
-    """Whether each of these children has ``need`` unmet (``Needs.unmet``, looked up for them only)."""
+def unmet_among(model: CityModel, need: str, children_idx: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Whether each of these children (of these families) has ``need`` unmet: ``Needs.unmet`` for them only."""
     if model.needs.params.spec(need).level == "family":
-        return getattr(model.families, f"need_{need}")[model.children.family[children_idx]]
+        return getattr(model.families, f"need_{need}").take(family)  # take: [] would convert int32 positions first
     return getattr(model.children, f"need_{need}")[children_idx]
 
 
@@ -131,9 +132,9 @@ class SuccessPlans(Programme):
         if model.calendar_month == REVIEW_MONTH:
             self.review(model)
         elif model.calendar_month in FOLLOW_UP_MONTHS:
-            plans = np.flatnonzero(model.children.success_plan)
-            still = model.children.success_plan_found[plans] & self.findings(model, plans)
-            self.refer(model, plans, still)
+            rows = np.flatnonzero(model.children.success_plan_found > 0)  # pupils on a plan with anything found
+            still = model.children.success_plan_found[rows] & self.findings(model, rows)
+            self.refer(model, rows, still)
 
     def caseloads(self, model: CityModel, eligible: np.ndarray) -> tuple[int, int]:
         """Pupils the scenario wants on a plan this year (coverage x eligible), and those the staff it funds
@@ -152,24 +153,24 @@ class SuccessPlans(Programme):
         """September: choose this year's caseload in waitlist order (the wanted pupils beyond it are turned away),
         look for each child's needs and refer what is found."""
         children = model.children
-        eligible = np.flatnonzero(self.eligible(model))
+        is_eligible = self.eligible(model)
+        eligible = np.flatnonzero(is_eligible)
         wanted, plans = self.caseloads(model, eligible)
-        order, chosen = eligible, eligible
+        order = eligible
         if plans < eligible.size:
-            order = eligible[np.argsort(self.priority(model, eligible), kind="stable")]
-            chosen = np.sort(order[:plans])
-        children.success_plan[chosen] = True
+            order = eligible[priority_order(self.priority(model, eligible))]
+        children.success_plan[order[:plans]] = True  # no plans before: they end each August
+        chosen = np.flatnonzero(children.success_plan)
         reach = getattr(children, self.reach)
-        reach[eligible] |= np.uint8(ELIGIBLE)
-        reach[order[:wanted]] |= np.uint8(APPLIED)
-        reach[order[plans:wanted]] |= np.uint8(WAITED)
-        reach[chosen] |= np.uint8(ENROLLED)
+        reach |= is_eligible.view(np.uint8) * np.uint8(ELIGIBLE)
+        reach |= children.success_plan.view(np.uint8) * np.uint8(APPLIED | ENROLLED)
+        reach[order[plans:wanted]] |= np.uint8(APPLIED | WAITED)
         present = self.findings(model, chosen)
         found = np.zeros(chosen.size, dtype=np.uint8)
-        detection = np.float32(self.staff[2])
-        for finding in FINDINGS:
-            draw = model.streams(f"{self.name}.detect.{finding}", model.month).random(len(children), np.float32)
-            found |= np.where(draw[chosen] < detection, present & BIT[finding], np.uint8(0))
+        for finding in FINDINGS:  # one detection draw for each child who has the finding
+            has = np.flatnonzero((present & BIT[finding]) > 0)
+            draw = model.streams.uniform(f"{self.name}.detect.{finding}", model.month, chosen[has])
+            found[has[draw < self.staff[2]]] |= BIT[finding]
         children.success_plan_found[chosen] = found
         self.refer(model, chosen, found)
 
@@ -178,10 +179,11 @@ class SuccessPlans(Programme):
         disadvantaged pupils) the need of a place in a summer or after-school programme the scenario has; a child
         with a place is not referred to it (``refer_unserved``)."""
         children = model.children
+        family = children.family[children_idx]
         bits = np.zeros(children_idx.size, dtype=np.uint8)
         for need in NEEDS:
-            bits |= unmet_among(model, need, children_idx).view(np.uint8) * BIT[need]
-        below = np.minimum(children.reading, children.math)[children_idx] < self.below_grade_level
+            bits |= unmet_among(model, need, children_idx, family).view(np.uint8) * BIT[need]
+        below = np.minimum(children.reading[children_idx], children.math[children_idx]) < self.below_grade_level
         bits |= below.view(np.uint8) * BIT[BELOW_GRADE_LEVEL]
         names = {p.name for p in model.programmes}
         disadvantaged = children.disadvantaged[children_idx].view(np.uint8)
@@ -197,14 +199,14 @@ class SuccessPlans(Programme):
             meets = [f for f in NEEDS if f == target.need] + [f for f, name in TARGETS.items() if name == target.name]
             mask = np.uint8(sum(BIT[f] for f in meets))
             if mask:
-                refer_unserved(model, target, children_idx[(found & mask) > 0], self.name, follow_up)
+                refer_unserved(model, target, children_idx[np.flatnonzero((found & mask) > 0)], self.name, follow_up)
 
     def record_year(self, model: CityModel) -> None:
         """In August, besides the reach: pupils on a plan with anything found and with a need found that is
         still unmet, by group; pupils with each finding, for the whole city; then the plans end."""
         children = model.children
         if self.funds_anything:
-            rows = np.flatnonzero(children.success_plan)
+            rows = np.flatnonzero(children.success_plan_found > 0)
             found = children.success_plan_found[rows]
             needs = np.uint8(sum(BIT[n] for n in NEEDS))
             still = np.zeros(len(children), dtype=bool)

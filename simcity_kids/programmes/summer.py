@@ -53,28 +53,37 @@ class SummerProgramme(Programme):
     def __init__(self, model: CityModel, config: SummerConfig):
         super().__init__(model, config)
         model.children.define("summer_days", np.int16)
-        model.children.define("summer_effect", np.float32)
         days = np.arange(config.days_offered + 1)
         chance = np.array([comb(config.days_offered, k) for k in days]) * (
             config.attendance_probability ** days * (1 - config.attendance_probability) ** (config.days_offered - days))
         self.days_cdf = np.cumsum(chance)[:-1]  # days attended ~ Binomial(days offered, attendance probability)
+        self._rows = np.empty(0, dtype=np.int64)  # this summer's enrolled children with an effect
+        self._monthly = np.empty(0, dtype=np.float32)  # their effect per summer month
 
     def step(self, model: CityModel) -> None:
-        children, c = model.children, self.config
         if model.calendar_month == ALLOCATION_MONTH:
-            enrolled, quality = self.enrol(model)
-            # one uniform per child (common random numbers), turned into binomial days by the inverse CDF
-            draw = model.streams("summer.days", model.month).random(len(children), dtype=np.float32)
-            days = np.searchsorted(self.days_cdf, draw[enrolled], side="right")
-            children.summer_days = 0
-            children.summer_effect = 0.0
-            children.summer_days[enrolled] = days
-            dose = np.minimum(days / c.high_attender_days, 1.0)
-            children.summer_effect[enrolled] = c.effect_sd * quality * dose
+            self.start_summer(model)
         elif model.calendar_month in SUMMER_MONTHS:
-            month_effect = children.summer_effect / np.float32(len(SUMMER_MONTHS))  # zero unless enrolled
-            model.learning.add_boost(model, month_effect, month_effect)
+            if self._rows.size:
+                model.learning.add_boost(model, self._monthly, self._monthly, idx=self._rows)
         elif model.calendar_month == SEPTEMBER:
             self.end_season(model)
-            children.summer_days = 0
-            children.summer_effect = 0.0
+
+    def start_summer(self, model: CityModel) -> None:
+        """Fill the summer's slots; each enrolled child's days attended (one uniform per enrolled child, inverse
+        binomial CDF) and effect, scaled by the provider's quality and the dose."""
+        c = self.config
+        enrolled, quality = self.enrol(model)
+        draw = model.streams.uniform(f"{self.name}.days", model.month, enrolled)
+        days = np.searchsorted(self.days_cdf, draw, side="right").astype(np.int16)
+        model.children.summer_days[enrolled] = days
+        effect = (c.effect_sd * quality * np.minimum(days / c.high_attender_days, 1.0)).astype(np.float32)
+        credited = effect != 0  # no day attended (or no effect): nothing to add and no boost sustained
+        self._rows = enrolled[credited]
+        self._monthly = effect[credited] / np.float32(len(SUMMER_MONTHS))
+
+    def end_season(self, model: CityModel) -> None:
+        super().end_season(model)
+        model.children.summer_days = 0
+        self._rows = np.empty(0, dtype=np.int64)
+        self._monthly = np.empty(0, dtype=np.float32)

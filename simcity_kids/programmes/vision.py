@@ -93,19 +93,20 @@ class Vision(NeedService):
         """Screen this year's pupils, those with the lowest lottery numbers; return the found pupils given glasses
         at school (none with the referral path), in lottery order when the budget runs short."""
         children, c = model.children, self.config
-        lottery = model.streams("vision.screened", model.month).random(len(children))
-        screened = np.flatnonzero(self.pupils(model))
-        if self.screenings < screened.size:  # a partition, not a sort
-            cut = np.partition(lottery[screened], self.screenings - 1)[self.screenings - 1]
-            screened = screened[lottery[screened] <= cut]
-        found_draw = model.streams("vision.found", model.month).random(len(children), dtype=np.float32)
-        found = screened[model.needs.unmet(model, self.need)[screened] & (found_draw[screened] < c.sensitivity)]
+        pupils = np.flatnonzero(self.pupils(model))
+        lottery = model.streams.uniform("vision.screened", model.month, pupils)
+        if self.screenings < pupils.size:  # a partition, not a sort
+            screened = lottery <= np.partition(lottery, self.screenings - 1)[self.screenings - 1]
+            pupils, lottery = pupils[screened], lottery[screened]
+        in_need = model.needs.unmet(model, self.need)[pupils]
+        pupils, lottery = pupils[in_need], lottery[in_need]
+        found = model.streams.uniform("vision.found", model.month, pupils) < c.sensitivity
+        found, lottery = pupils[found], lottery[found]
         if not c.glasses_at_school:
             model.referrals.refer(model, self.name, found, source="vision_screening")
             return np.empty(0, dtype=np.int64)
-        exam_draw = model.streams("vision.school_exam", model.month).random(len(children), dtype=np.float32)
-        examined = found[exam_draw[found] < c.school_exam_share]
-        examined = examined[np.argsort(lottery[examined])]
+        examined = model.streams.uniform("vision.school_exam", model.month, found) < c.school_exam_share
+        examined = found[examined][np.argsort(lottery[examined])]
         given = np.sort(examined[:self.buy(model, examined.size, c.cost_per_slot_usd)])
         getattr(children, self.enrolled)[given] = True
         reach = getattr(children, self.reach)

@@ -60,13 +60,14 @@ class Awareness:
             if programme.school_based:  # served at school: no awareness kept (``Programme.__init__``)
                 continue
             aware = getattr(model.families, f"aware_{programme.name}")
-            draw = model.streams(f"awareness.{programme.name}", model.month).random(aware.size, dtype=np.float32)
             unaware = np.flatnonzero(~aware)
             if unaware.size == 0:
                 continue
             aware_ties = (self.ties[unaware] @ aware.astype(np.float32)).astype(np.int64)
-            hears = draw[unaware] < self._chance_by_ties[np.minimum(aware_ties, self._chance_by_ties.size - 1)]
-            aware[unaware[hears]] = True
+            told = np.flatnonzero(aware_ties)  # only families with an aware tie can hear this month
+            draw = model.streams.uniform(f"awareness.{programme.name}", model.month, unaware[told])
+            hears = draw < self._chance_by_ties[np.minimum(aware_ties[told], self._chance_by_ties.size - 1)]
+            aware[unaware[told[hears]]] = True
 
     def takeup_probability(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:
         """Chance an aware family accepts a slot ``minutes`` away."""
@@ -74,13 +75,14 @@ class Awareness:
         chance = p.max_takeup * np.exp(-(minutes + p.local_travel_minutes) / p.travel_decay_minutes)
         return np.minimum(chance * model.cabinet.takeup_multiplier, 1.0)
 
-    def takeup_by_child(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:
-        """Each child's family's chance to accept a slot ``minutes`` (one entry per neighborhood) away, times the
-        family's own take-up multiplier once a service has raised it."""
+    def takeup_by_child(self, model: CityModel, minutes: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """The chance that each child's family (of ``rows``, or every child) accepts a slot ``minutes`` (one entry
+        per neighborhood) away, times the family's own take-up multiplier once a service has raised it."""
         children = model.children
-        chance = self.takeup_probability(model, minutes)[children.neighborhood]
+        rows = slice(None) if rows is None else rows
+        chance = self.takeup_probability(model, minutes)[children.neighborhood[rows]]
         if self.takeup_raised:
-            chance = np.minimum(chance * model.families.takeup_multiplier[children.family], 1.0)
+            chance = np.minimum(chance * model.families.takeup_multiplier[children.family[rows]], 1.0)
         return chance
 
     def raise_takeup(self, model: CityModel, multiplier: np.ndarray) -> None:

@@ -171,7 +171,7 @@ class Needs:
     def summary(self, model: CityModel, field: str) -> np.ndarray:
         """Per child: ``count`` of unmet needs, or the ``attendance_penalty`` or ``learning_penalty`` they cost.
 
-        Looked up once after the month's needs change, and again only if a service resolves a need."""
+        Looked up once after the month's needs change; a service's resolve updates the children it concerns."""
         if self._pattern is None:
             family = np.zeros(len(model.families), dtype=np.uint8)
             for bit, need in enumerate(self._family_needs, start=len(self._child_needs)):
@@ -214,8 +214,24 @@ class Needs:
         chance = self._change_chance(spec, people.disadvantaged[rows], np.zeros(rows.size, dtype=bool))
         rng = model.streams(f"needs.{need}.resolved.{service}", model.month)
         getattr(people, f"wait_{need}")[rows] = _months_to_change(rng, chance)
-        self._pattern = None
+        self._clear_bit(model, need, rows)
         return rows
+
+    def _clear_bit(self, model: CityModel, need: str, rows: np.ndarray) -> None:
+        """Keep the unmet-need patterns and their look-ups current after ``rows`` (children for a child need,
+        families for a family need) had ``need`` met: work for the children concerned only."""
+        if self._pattern is None or rows.size == 0:
+            return
+        if self.params.spec(need).level == "child":
+            hit = rows
+        else:
+            family_hit = np.zeros(len(model.families), dtype=bool)
+            family_hit[rows] = True
+            hit = np.flatnonzero(family_hit[model.children.family])
+        order = self._child_needs + self._family_needs
+        self._pattern[hit] &= ~np.uint8(1 << order.index(need))
+        for field, summary in self._summary.items():
+            summary[hit] = self._by_pattern[field][self._pattern[hit]]
 
     def penalty(self, model: CityModel, field: str) -> np.ndarray:
         """Sum over unmet needs of a per-need penalty (``attendance_penalty`` or ``learning_penalty``)."""

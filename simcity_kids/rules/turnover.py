@@ -10,7 +10,7 @@ import numpy as np
 from ..city.population import FAMILY_TRAITS, PopulationParams
 from ..city.profile import SCHOOL_LEVELS
 from ..core.allocation import allocate
-from ..core.calendar import LEAVING_AGE, SCHOOL_AGES
+from ..core.calendar import LEAVING_AGE, SCHOOL_AGES, SEPTEMBER
 
 if TYPE_CHECKING:
     from ..model import CityModel
@@ -38,15 +38,12 @@ class Population:
         self.set_income_quintiles(model)
 
     def step(self, model: CityModel) -> None:
-        if model.calendar_month != 9 or model.month == 0:
+        if model.calendar_month != SEPTEMBER or model.month == 0:
             return
         children = model.children
-        leaving = children.age + 1 >= LEAVING_AGE
-        children.keep(~leaving)
-        self.version += 1
         children.age += 1
         self.exit_english_learners(model)
-        self.add_births(model)
+        self.replace_leavers_by_births(model, children.age < LEAVING_AGE)
         self.assign_schools(model)
         self.set_income_quintiles(model)
 
@@ -59,17 +56,18 @@ class Population:
         exiting = children.english_learner & (children.age > SCHOOL_AGES[0])
         children.english_learner[exiting & (draw < self.params.english_learner_exit_rate)] = False
 
-    def add_births(self, model: CityModel) -> None:
-        """A birth cohort the size of a school cohort, born into existing families (stable composition)."""
+    def replace_leavers_by_births(self, model: CityModel, stay: np.ndarray) -> None:
+        """18-year-olds leave; a birth cohort the size of a school cohort is born into existing families (a stable
+        composition), after the children who stay."""
         rng = model.streams("population.births", model.month)
         family = rng.integers(0, len(model.families), size=self.cohort_size).astype(np.int32)
-        first_new = len(model.children)
         traits = {t: getattr(model.families, t)[family] for t in FAMILY_TRAITS}
         ids = np.arange(self.next_id, self.next_id + self.cohort_size)
         self.next_id += self.cohort_size
-        model.children.append(self.cohort_size, id=ids, family=family, age=np.zeros(self.cohort_size, np.int8),
-                              **traits)
-        model.init_new_children(np.arange(first_new, len(model.children)))
+        model.children.turn_over(stay, self.cohort_size, id=ids, family=family,
+                                 age=np.zeros(self.cohort_size, np.int8), **traits)
+        self.version += 1
+        model.init_new_children(np.arange(len(model.children) - self.cohort_size, len(model.children)))
 
     def assign_schools(self, model: CityModel) -> None:
         """Place every pupil in a school of their level, no school beyond its capacity.
