@@ -33,11 +33,12 @@ def parameter_reference() -> str:
             parts.append(_first_paragraph(doc) + "\n")
         parts.append("\n| key | default | unit | allowed | source |\n|---|---|---|---|---|\n")
         for row in schema.describe():
-            if _is_section(schema.model_fields[row["name"]].annotation):
+            annotation = schema.model_fields[row["name"]].annotation
+            if _is_section(annotation):
                 continue
-            parts.append(f"| `{row['name']}` | {_cell(_shown(row['default']))} | {_cell(row['unit'] or row['description'])}"
-                         f" | {_cell(row['range'] or _choices(schema.model_fields[row['name']].annotation))} | "
-                         f"{_cell(row['source'])} |\n")
+            cells = (f"`{row['name']}`", _shown(row["default"]), row["unit"] or row["description"],
+                     row["range"] or _choices(annotation), row["source"])
+            parts.append("| " + " | ".join(_cell(cell) for cell in cells) + " |\n")
     return "".join(parts)
 
 

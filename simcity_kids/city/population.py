@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from .profile import RACES, SCHOOL_LEVELS, CityProfile, Race
+from .profile import RACES, CityProfile, Race
 from ..core.params import ASSUMPTION, Params, between, param
 from ..core.quota import largest_remainder, top_share, top_share_by_group
 from .segregation import income_spread, race_table
