@@ -161,7 +161,6 @@ class Outcomes:
         combinations = next(iter(metrics.values())).size
         joint = np.bincount(cell * combinations + code, minlength=int(np.prod(self._shape)) * combinations)
         joint = joint.reshape(*self._shape, combinations)
-        joint[..., 0] = 0  # code 0: counted by no metric
         tables = {metric: joint @ marks.astype(np.int64) for metric, marks in metrics.items()}
         tables[""] = joint.sum(axis=-1)
         for kind, labels, grades, sums, _ in self._margins(tables, by_grade=False):

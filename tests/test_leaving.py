@@ -38,3 +38,25 @@ def test_chances_rise_with_score_and_attendance(seed):
     graduation, college = model.leaving_school.chances(score, attendance)
     assert graduation[1] > graduation[0] < graduation[2]
     assert college[1] > college[0] < college[2]
+
+
+def test_social_emotional_skill_and_programmes_logit_shifts_raise_graduation(seed):
+    """Same seed, same draws: raising every senior's social-emotional skill (or a programme's graduation logit
+    shift) before June only adds graduates; a college shift only adds college entrants."""
+    def june(**raised) -> sk.CityModel:
+        model = sk.CityModel(ScenarioConfig(), seed=seed, years=1)
+        for _ in range(9):  # September to May
+            model.step()
+        for name, value in raised.items():
+            getattr(model.children, name)[:] = value
+        model.step()  # June: leaving school
+        return model
+
+    base = june()
+    for raised in ({"social_emotional": 2.0}, {"graduation_logit_shift": 1.0}, {"college_logit_shift": 1.0}):
+        model = june(**raised)
+        more = "college" if "college_logit_shift" in raised else "graduated"
+        before, after = getattr(base.children, more), getattr(model.children, more)
+        assert not (before & ~after).any() and after.sum() > before.sum(), raised
+        if more == "college":
+            np.testing.assert_array_equal(model.children.graduated, base.children.graduated)

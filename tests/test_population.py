@@ -145,3 +145,15 @@ def test_a_level_without_enough_seats_overfills_the_nearest_school(seed):
     model = sk.CityModel(city=profile.model_copy(update={"schools": schools}), seed=seed, years=1)
     high = next(s for s in model.schools if s.level == "high")
     assert high.pupils > 1000 and high.over_capacity == high.pupils - 600
+
+
+def test_every_child_keeps_one_id_for_the_run_and_newborns_get_new_ones(seed):
+    model = sk.CityModel("baseline", seed=seed, years=3)
+    first = dict(zip(model.children.id.tolist(), model.children.age.tolist()))
+    model.run()
+    ids, ages = model.children.id, model.children.age
+    assert np.unique(ids).size == ids.size  # no id twice, after three turnovers
+    survivors = np.isin(ids, list(first))
+    assert survivors.any() and (~survivors).any()
+    np.testing.assert_array_equal(ages[survivors], np.array([first[i] for i in ids[survivors]]) + 2)
+    assert ids[~survivors].min() > max(first)  # newborns: ids never used before

@@ -107,6 +107,10 @@ def test_a_referred_child_goes_before_an_unreferred_one_of_the_same_priority(nam
         programme.config = programme.config.model_copy(update={"waitlist_order": order})
         key = programme.priority(model, everyone)
         tier = np.floor(key / 4)
+        if order == "lowest_income":  # a poorer quintile goes first, referred or not
+            quintile = children.income_quintile
+            assert (np.diff([key[quintile == q].max() for q in range(5)]) > 0).all()
+            assert all(key[quintile == q].max() < key[quintile == q + 1].min() for q in range(4))
         for level in np.unique(tier):
             same = tier == level
             if referred[same].any() and (~referred[same]).any():
@@ -183,6 +187,12 @@ def test_reach_is_recorded_for_every_programme_by_year_and_group(seed):
             assert {"all", "income_quintile", "race", "neighborhood"} <= set(rows.group_kind.astype(str))
         cost = frame[(frame.metric == "cost_usd") & (frame.group == name)]
         assert len(cost) == YEARS
+        every = frame[frame.group_kind == "all"].pivot_table(index="year", columns="metric", values="value",
+                                                             observed=True)
+        reach = {m: every[f"{name}_{m}"] for m in ("eligible", "enrolled", "waitlisted", "turned_away")}
+        # Turned away = applied and never enrolled: each of them waited, and none of them was enrolled.
+        assert (reach["turned_away"] <= reach["waitlisted"]).all(), name
+        assert (reach["turned_away"] <= reach["eligible"] - reach["enrolled"] + 1e-6).all(), name
     served = {p.name: int((getattr(model.children, p.reach) & ENROLLED).sum()) for p in model.programmes}
     assert served  # the reach bits are reset each August: a new year starts empty
 
