@@ -12,6 +12,7 @@ import pandas as pd
 from .city.profile import CityProfile
 from .model import CityModel
 from .outcomes import GAPS, GRADE_ALL
+from .programmes import REGISTRY
 from .scenario import ScenarioConfig
 from .core.validation import check_kind
 
@@ -62,15 +63,12 @@ class RunResult:
         """Per-programme results by year and group: eligible, enrolled, waitlisted, turned away and unmet needs
         (children, whole city), cost and cost per child served (USD). ``group_kind`` picks the breakdown
         ("all", "income_quintile", "disadvantaged", "race", "english_learner", "neighborhood")."""
-        frame = self.outcomes
-        frame = frame[frame.grade == GRADE_ALL]
-        columns = []
-        for name in (p for p in _programme_names() if f"{p}_eligible" in set(frame.metric.cat.categories)):
-            rows = frame[(frame.group_kind == group_kind) & frame.metric.astype(str).str.startswith(f"{name}_")]
-            rows = rows[rows.metric.astype(str).str.removeprefix(f"{name}_").isin(REACH)]
-            columns.append(rows.assign(programme=name, measure=rows.metric.astype(str).str.removeprefix(f"{name}_")))
-        reach = pd.concat(columns).pivot_table(index=["programme", "year", "group"], columns="measure",
-                                               values="value", observed=True)[list(REACH)]
+        frame = self.outcomes[self.outcomes.grade == GRADE_ALL]
+        measures = {f"{name}_{measure}": (name, measure) for name in REGISTRY for measure in REACH}
+        rows = frame[(frame.group_kind == group_kind) & frame.metric.isin(list(measures))]
+        named = rows.metric.astype(str).map(measures)
+        reach = rows.assign(programme=named.str[0], measure=named.str[1]).pivot_table(
+            index=["programme", "year", "group"], columns="measure", values="value", observed=True)[list(REACH)]
         costs = frame[(frame.group_kind == "programme") & frame.metric.isin(["cost_usd", "cost_per_child_served_usd"])]
         costs = costs.pivot_table(index=["group", "year"], columns="metric", values="value", observed=True)
         costs.index = costs.index.set_names(["programme", "year"])
@@ -136,12 +134,6 @@ def _programme_costs(result: RunResult) -> pd.DataFrame:
     frame = result.outcomes
     rows = frame[(frame.metric == "cost_usd") & (frame.group_kind == "programme") & (frame.group != "total")]
     return rows.pivot_table(index="year", columns="group", values="value", observed=True)
-
-
-def _programme_names() -> list[str]:
-    from .programmes import REGISTRY
-
-    return sorted(REGISTRY)
 
 
 def _hash_model(model: CityProfile) -> str:

@@ -141,10 +141,6 @@ class Outcomes:
         """Share of the flagged children with ``flags`` set, by group (all grades together)."""
         self.mean(model, {metric: flags}, among, by_grade=False, gaps=False)
 
-    def count(self, model: CityModel, metric: str, flags: np.ndarray) -> None:
-        """Number of children (scaled to the whole city) with ``flags`` set, by group."""
-        self.count_many(model, {metric: flags})
-
     def count_many(self, model: CityModel, flags: dict[str, np.ndarray]) -> None:
         """Numbers of children (whole city) with each metric's flags set, by group, in one pass."""
         code = np.zeros(len(model.children), dtype=np.uint8)  # which flags each child has, as bits

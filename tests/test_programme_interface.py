@@ -219,3 +219,19 @@ def test_families_share_out_equally_near_providers(seed):
         assert (np.sort(first, axis=1)[:, 1:] != np.sort(first, axis=1)[:, :-1]).all() or rounds == 1
         per_provider = np.bincount(first[:, 0], minlength=len(programme.providers))
         assert per_provider.min() > 0.5 * per_provider.mean(), programme.name
+
+
+def test_run_results_give_each_programmes_reach_and_cost_and_compare_splits_the_extra_cost(seed):
+    base, on = (sk.run(config, years=YEARS, seed=seed) for config in (ScenarioConfig(), _everything_on(0.5)))
+    table = on.programmes()
+    assert set(table.index.get_level_values("programme")) == set(NAMES)
+    assert list(table.columns[:5]) == ["eligible", "enrolled", "waitlisted", "turned_away", "unmet_needs"]
+    frame = on.outcomes
+    shown = frame[(frame.metric == "summer_enrolled") & (frame.group_kind == "all")].set_index("year").value
+    np.testing.assert_allclose(table.loc[("summer", slice(None), "all"), "enrolled"].to_numpy(), shown.to_numpy())
+    by_quintile = on.programmes("income_quintile")
+    assert set(by_quintile.index.get_level_values("group")) == {"Q1", "Q2", "Q3", "Q4", "Q5"}
+    compared = sk.compare(base, on)
+    split = compared[[c for c in compared.columns if c.startswith("extra_cost_usd: ")]]
+    assert split.shape[1] > 5
+    np.testing.assert_allclose(split.sum(axis=1), compared["extra_cost_usd"], rtol=1e-9)

@@ -13,7 +13,6 @@ help is treated as after-school programming of the same kind; a profile can set 
 
 from __future__ import annotations
 
-from math import comb
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 from ..core.calendar import JUNE, SCHOOL_MONTHS_PER_YEAR, SEPTEMBER
 from ..core.params import param
 from . import register
-from .base import Programme, ProgrammeConfig
+from .base import DaysAttended, Programme, ProgrammeConfig
 
 if TYPE_CHECKING:
     from ..model import CityModel
@@ -61,11 +60,7 @@ class AfterSchool(Programme):
     def __init__(self, model: CityModel, config: AfterSchoolConfig):
         super().__init__(model, config)
         model.children.define("after_school_days", np.int16)  # days attended this school year
-        days = np.arange(config.days_offered + 1)
-        p = config.attendance_probability
-        chance = np.array([comb(config.days_offered, k) for k in days]) * (
-            p ** days * (1 - p) ** (config.days_offered - days))
-        self.days_cdf = np.cumsum(chance)[:-1]  # days attended in a month ~ Binomial(days offered, p)
+        self.days = DaysAttended(config.days_offered, config.attendance_probability)  # in a school month
         self._rows = np.empty(0, dtype=np.int64)  # this school year's enrolled children
         self._monthly = np.empty((2, 0), dtype=np.float32)  # their reading and math effect per full-dose month
 
@@ -90,10 +85,9 @@ class AfterSchool(Programme):
                                    np.float32(c.math_effect_sd) * per_month])
 
     def attend(self, model: CityModel) -> None:
-        """Days attended this month (a uniform per enrolled child, inverse binomial CDF) and the effect they give."""
+        """Days attended this month and the effect they give."""
         rows = self._rows
-        draw = model.streams.uniform(f"{self.name}.days", model.month, rows)
-        days = np.searchsorted(self.days_cdf, draw, side="right").astype(np.int16)
+        days = self.days.draw(model, f"{self.name}.days", rows)
         model.children.after_school_days[rows] += days
         came = days > 0  # a month with no day attended neither adds nor sustains anything
         dose = np.minimum(days[came].astype(np.float32) / np.float32(self.config.full_dose_days), np.float32(1.0))

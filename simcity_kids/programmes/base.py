@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 from pydantic import model_validator
+from scipy.special import bdtr
 
 from ..core.allocation import allocate
 from ..core.params import Params, param
@@ -72,6 +73,19 @@ class ProgrammeConfig(Params):
                 raise InvalidAt(kind, f"only used with targeting = '{kind}' (targeting is '{self.targeting}'); "
                                 "remove the list or change targeting")
         return self
+
+
+class DaysAttended:
+    """Days an enrolled child attends of ``offered``, each with ``probability``: Binomial(offered, probability),
+    drawn from one uniform per child by the inverse CDF (common random numbers, ``Streams.uniform``)."""
+
+    def __init__(self, offered: int, probability: float):
+        self.cdf = bdtr(np.arange(offered), offered, probability)  # the binomial CDF at 0 ... offered - 1
+
+    def draw(self, model: CityModel, stream: str, rows: np.ndarray) -> np.ndarray:
+        """Days attended by each of ``rows`` (children), from the stream ``stream`` of this month."""
+        return np.searchsorted(self.cdf, model.streams.uniform(stream, model.month, rows), side="right").astype(
+            np.int16)
 
 
 def choice_table(minutes: np.ndarray, rounds: int) -> tuple[np.ndarray, np.ndarray]:
@@ -288,10 +302,6 @@ class Programme:
     # --- the month --------------------------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:
         raise NotImplementedError
-
-    def served(self, model: CityModel) -> np.ndarray:
-        """Children this school year's reach counts as served (enrolled at some point)."""
-        return (getattr(model.children, self.reach) & ENROLLED) > 0
 
     def record_year(self, model: CityModel) -> None:
         """In August: this school year's reach by group, its cost and cost per child served; then a new year.

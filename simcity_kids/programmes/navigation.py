@@ -21,7 +21,6 @@ from ..core.params import param
 from ..rules.needs import NEEDS
 from . import register
 from .base import APPLIED, ELIGIBLE, ENROLLED, LEVER, REFER, Programme, ProgrammeConfig
-from .success_plans import refer_unserved, unmet_among
 
 if TYPE_CHECKING:
     from ..model import CityModel
@@ -124,11 +123,11 @@ class Navigation(Programme):
     def refer(self, model: CityModel) -> None:
         """Children of user families with an unmet need, to every programme that meets it."""
         in_need = np.flatnonzero(self._users_children & (model.needs.unmet_count(model) > 0))  # any unmet need
-        family = model.children.family[in_need]
         for target in model.programmes:
             if target.need in NEEDS:
-                unmet = unmet_among(model, target.need, in_need, family)
-                refer_unserved(model, target, in_need[np.flatnonzero(unmet)], self.name, self.config.follow_up)
+                unmet = model.needs.unmet(model, target.need, in_need)
+                model.referrals.refer_unserved(model, target.name, in_need[np.flatnonzero(unmet)], self.name,
+                                               self.config.follow_up)
 
     def record_year(self, model: CityModel) -> None:
         """In August, besides the reach: the families using the guide (whole city)."""

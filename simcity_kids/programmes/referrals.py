@@ -43,6 +43,16 @@ class Referrals:
         self.completed[source, target] += done.size
         return done
 
+    def refer_unserved(self, model: CityModel, target: str, children_idx: np.ndarray, source: str,
+                       follow_up: float = 0.0) -> None:
+        """``refer`` those of these children who are neither referred to nor enrolled in ``target`` already."""
+        programme, children = model.programme(target), model.children
+        waiting = getattr(children, programme.referred)[children_idx] | getattr(children, programme.enrolled)[
+            children_idx]
+        children_idx = children_idx[np.flatnonzero(~waiting)]  # positions, not a mask: numpy takes them faster
+        if children_idx.size:
+            self.refer(model, target, children_idx, source, follow_up)
+
     def record_year(self, model: CityModel) -> None:
         """In August: referrals made and completed this school year (whole city), by source and target."""
         for key in sorted(self.made):

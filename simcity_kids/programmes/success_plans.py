@@ -81,23 +81,6 @@ class SuccessPlansConfig(ProgrammeConfig):
         "outcomes (Parise et al. 2017, EVIDENCE_PROGRAMMES.md section 7)", ge=0, le=1)
 
 
-def refer_unserved(model: CityModel, target: Programme, children_idx: np.ndarray, source: str,
-                   follow_up: float) -> None:
-    """Refer those of these children who are neither referred to nor enrolled in ``target`` already."""
-    children = model.children
-    waiting = getattr(children, target.referred)[children_idx] | getattr(children, target.enrolled)[children_idx]
-    children_idx = children_idx[np.flatnonzero(~waiting)]  # positions, not a mask: numpy takes them much faster
-    if children_idx.size:
-        model.referrals.refer(model, target.name, children_idx, source=source, follow_up=follow_up)
-
-
-def unmet_among(model: CityModel, need: str, children_idx: np.ndarray, family: np.ndarray) -> np.ndarray:
-    """Whether each of these children (of these families) has ``need`` unmet: ``Needs.unmet`` for them only."""
-    if model.needs.params.spec(need).level == "family":
-        return getattr(model.families, f"need_{need}").take(family)  # take: [] would convert int32 positions first
-    return getattr(model.children, f"need_{need}")[children_idx]
-
-
 @register
 class SuccessPlans(Programme):
     """Individualized success plans for K-8 pupils (City Connects): a yearly review of every pupil on a
@@ -177,12 +160,11 @@ class SuccessPlans(Programme):
     def findings(self, model: CityModel, children_idx: np.ndarray) -> np.ndarray:
         """What these children have now, as FINDINGS bits: unmet needs, below grade level, and (economically
         disadvantaged pupils) the need of a place in a summer or after-school programme the scenario has; a child
-        with a place is not referred to it (``refer_unserved``)."""
+        with a place is not referred to it (``Referrals.refer_unserved``)."""
         children = model.children
-        family = children.family[children_idx]
         bits = np.zeros(children_idx.size, dtype=np.uint8)
         for need in NEEDS:
-            bits |= unmet_among(model, need, children_idx, family).view(np.uint8) * BIT[need]
+            bits |= model.needs.unmet(model, need, children_idx).view(np.uint8) * BIT[need]
         below = np.minimum(children.reading[children_idx], children.math[children_idx]) < self.below_grade_level
         bits |= below.view(np.uint8) * BIT[BELOW_GRADE_LEVEL]
         names = {p.name for p in model.programmes}
@@ -199,7 +181,8 @@ class SuccessPlans(Programme):
             meets = [f for f in NEEDS if f == target.need] + [f for f, name in TARGETS.items() if name == target.name]
             mask = np.uint8(sum(BIT[f] for f in meets))
             if mask:
-                refer_unserved(model, target, children_idx[np.flatnonzero((found & mask) > 0)], self.name, follow_up)
+                model.referrals.refer_unserved(model, target.name, children_idx[np.flatnonzero((found & mask) > 0)],
+                                               self.name, follow_up)
 
     def record_year(self, model: CityModel) -> None:
         """In August, besides the reach: pupils on a plan with anything found and with a need found that is

@@ -12,7 +12,6 @@ off for enrolled children as well would count part of that difference twice.
 
 from __future__ import annotations
 
-from math import comb
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +19,7 @@ import numpy as np
 from ..core.calendar import JUNE, SEPTEMBER, SUMMER_MONTHS
 from ..core.params import param
 from . import register
-from .base import Programme, ProgrammeConfig
+from .base import DaysAttended, Programme, ProgrammeConfig
 
 if TYPE_CHECKING:
     from ..model import CityModel
@@ -53,10 +52,7 @@ class SummerProgramme(Programme):
     def __init__(self, model: CityModel, config: SummerConfig):
         super().__init__(model, config)
         model.children.define("summer_days", np.int16)
-        days = np.arange(config.days_offered + 1)
-        chance = np.array([comb(config.days_offered, k) for k in days]) * (
-            config.attendance_probability ** days * (1 - config.attendance_probability) ** (config.days_offered - days))
-        self.days_cdf = np.cumsum(chance)[:-1]  # days attended ~ Binomial(days offered, attendance probability)
+        self.days = DaysAttended(config.days_offered, config.attendance_probability)
         self._rows = np.empty(0, dtype=np.int64)  # this summer's enrolled children with an effect
         self._monthly = np.empty(0, dtype=np.float32)  # their effect per summer month
 
@@ -70,12 +66,11 @@ class SummerProgramme(Programme):
             self.end_season(model)
 
     def start_summer(self, model: CityModel) -> None:
-        """Fill the summer's slots; each enrolled child's days attended (one uniform per enrolled child, inverse
-        binomial CDF) and effect, scaled by the provider's quality and the dose."""
+        """Fill the summer's slots; each enrolled child's days attended and effect, scaled by the provider's
+        quality and the dose."""
         c = self.config
         enrolled, quality = self.enrol(model)
-        draw = model.streams.uniform(f"{self.name}.days", model.month, enrolled)
-        days = np.searchsorted(self.days_cdf, draw, side="right").astype(np.int16)
+        days = self.days.draw(model, f"{self.name}.days", enrolled)
         model.children.summer_days[enrolled] = days
         effect = (c.effect_sd * quality * np.minimum(days / c.high_attender_days, 1.0)).astype(np.float32)
         credited = effect != 0  # no day attended (or no effect): nothing to add and no boost sustained

@@ -162,11 +162,14 @@ class Needs:
         prevalence = np.where(disadvantaged, spec.prevalence_disadvantaged, spec.prevalence_other)
         return np.where(flags, resolve, resolve * prevalence / (1 - prevalence))
 
-    def unmet(self, model: CityModel, need: str) -> np.ndarray:
-        """Each child's unmet-need flag (family needs are the family's)."""
-        flags = getattr(model.children if self.params.spec(need).level == "child" else model.families,
-                        f"need_{need}")
-        return flags if self.params.spec(need).level == "child" else flags[model.children.family]
+    def unmet(self, model: CityModel, need: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """Each child's unmet-need flag (family needs are the family's), for every child or these ``rows``."""
+        children = model.children
+        if self.params.spec(need).level == "child":
+            flags = getattr(children, f"need_{need}")
+            return flags if rows is None else flags[rows]
+        family = children.family if rows is None else children.family.take(rows)
+        return getattr(model.families, f"need_{need}").take(family)  # take: [] converts int32 positions first
 
     def summary(self, model: CityModel, field: str) -> np.ndarray:
         """Per child: ``count`` of unmet needs, or the ``attendance_penalty`` or ``learning_penalty`` they cost.
