@@ -56,9 +56,11 @@ class Outcomes:
         model.children.define("june_math", np.float32)
 
     # --- the one group-by -------------------------------------------------------------------------------
-    def groups(self, model: CityModel) -> tuple[np.ndarray, list[tuple[str, list[str]]]]:
-        """Each child's cell in the table grade x quintile x disadvantage x race x language x neighborhood,
-        and the breakdowns (kind, labels) in the order of that table's axes after grade. Once a month."""
+    def groups(self, model: CityModel, by_grade: bool = True) -> np.ndarray:
+        """Each child's cell in the table (grade x) quintile x disadvantage x race x language x neighborhood.
+
+        Built once a month; without ``by_grade`` the table has no grade axis, so tables for all grades
+        together stay small in a small city."""
         if self._groups_month != model.month:
             children = model.children
             self._kinds = [
@@ -68,74 +70,75 @@ class Outcomes:
                 ("english_learner", ["not_english_learner", "english_learner"], children.english_learner),
                 ("neighborhood", [n.name for n in model.city.neighborhoods], children.neighborhood),
             ]
-            cell = np.clip(children.age.astype(np.int64) - SCHOOL_AGES[0], 0, 12)
+            group_cell = np.zeros(len(children), dtype=np.int64)
             for _, labels, codes in self._kinds:
-                cell *= len(labels)
-                cell += codes
-            self._cell = cell
-            self._shape = (13, *(len(labels) for _, labels, _ in self._kinds))
+                group_cell *= len(labels)
+                group_cell += codes
+            self._group_shape = tuple(len(labels) for _, labels, _ in self._kinds)
+            grade = np.clip(children.age.astype(np.int64) - SCHOOL_AGES[0], 0, 12)
+            self._cells = {False: group_cell, True: grade * int(np.prod(self._group_shape)) + group_cell}
             self._groups_month = model.month
-        return self._cell, [(kind, labels) for kind, labels, _ in self._kinds]
+        return self._cells[by_grade]
+
+    def _table_shape(self, by_grade: bool) -> tuple[int, ...]:
+        return (13 if by_grade else 1, *self._group_shape)
 
     def _grouped(self, model: CityModel, values: dict[str, np.ndarray], among: np.ndarray, by_grade: bool):
-        """Yield (kind, labels, grade labels, sums by metric, counts) per breakdown, as (grades, groups) blocks.
+        """Yield (kind, labels, grade labels, sums, counts) per breakdown: sums is a (grades, groups, metrics)
+        block in the order of ``values``, counts a (grades, groups) block.
 
         One bincount per metric over the cross-classified table; every breakdown is a margin of it. The
         block's rows are the grades K-12 and then "all" (only "all" when ``by_grade`` is False)."""
-        cell, _ = self.groups(model)
-        size = int(np.prod(self._shape))
         idx = np.flatnonzero(among)
-        cell = cell[idx]
-        tables = {"": np.bincount(cell, minlength=size).reshape(self._shape)}
-        for metric, array in values.items():
-            tables[metric] = np.bincount(cell, weights=array[idx], minlength=size).reshape(self._shape)
-        yield from self._margins(tables, by_grade)
+        cell = self.groups(model, by_grade)[idx]
+        shape = self._table_shape(by_grade)
+        size = int(np.prod(shape))
+        columns = [np.bincount(cell, minlength=size)]
+        columns += [np.bincount(cell, weights=array[idx], minlength=size) for array in values.values()]
+        table = np.stack(columns, axis=-1).reshape(*shape, len(columns))
+        for kind, labels, grades, block in self._margins(table, by_grade):
+            yield kind, labels, grades, block[..., 1:], block[..., 0]
 
-    def _margins(self, tables: dict[str, np.ndarray], by_grade: bool):
-        """The breakdowns of cross-classified tables (``""`` holds the counts), as ``_grouped`` yields them."""
-        kinds = [(kind, labels) for kind, labels, _ in self._kinds]
-        axes = range(1, len(self._shape))
-        breakdowns = [("all", ["all"], tuple(axes))] + [
-            (kind, labels, tuple(a for a in axes if a != axis)) for axis, (kind, labels) in zip(axes, kinds)]
+    def _margins(self, table: np.ndarray, by_grade: bool):
+        """Yield (kind, labels, grade labels, block) for each breakdown of a cross-classified table (grade,
+        group axes..., metric): the block is its (grades, groups, metrics) margin."""
+        group_axes = range(1, table.ndim - 1)
+        breakdowns = [("all", ["all"], tuple(group_axes))] + [
+            (kind, labels, tuple(a for a in group_axes if a != axis))
+            for axis, (kind, labels, _) in zip(group_axes, self._kinds)]
         grades = [*GRADES, GRADE_ALL] if by_grade else [GRADE_ALL]
         for kind, labels, other in breakdowns:
-            blocks = {}
-            for metric, table in tables.items():
-                by_grade_block = table.sum(axis=other).reshape(13, len(labels))
-                total = by_grade_block.sum(axis=0, keepdims=True)
-                blocks[metric] = np.vstack([by_grade_block, total]) if by_grade else total
-            counts = blocks.pop("")
-            yield kind, labels, grades, blocks, counts
+            block = table.sum(axis=other).reshape(table.shape[0], len(labels), table.shape[-1])
+            total = block.sum(axis=0, keepdims=True)
+            yield kind, labels, grades, (np.concatenate([block, total]) if by_grade else total)
 
-    def _add(self, year: int, grades: list[str], kind: str, labels: list[str], metric: str, values: np.ndarray,
-             present: np.ndarray) -> None:
-        """Append the present cells of a (grades, groups) block of values as rows."""
-        rows, cols = np.nonzero(present)
+    def _add(self, year: int, grades: list[str], kind: str, labels: list[str], metrics: list[str],
+             values: np.ndarray, present: np.ndarray) -> None:
+        """Append the present cells of a (grades, groups, metrics) block of values as rows."""
+        rows, cols, which = np.nonzero(present)
         n = rows.size
         self._columns["year"] += [year] * n
-        self._columns["grade"] += [grades[r] for r in rows]
+        self._columns["grade"] += [grades[r] for r in rows.tolist()]
         self._columns["group_kind"] += [kind] * n
-        self._columns["group"] += [labels[c] for c in cols]
-        self._columns["metric"] += [metric] * n
-        self._columns["value"] += values[rows, cols].tolist()
+        self._columns["group"] += [labels[c] for c in cols.tolist()]
+        self._columns["metric"] += [metrics[m] for m in which.tolist()]
+        self._columns["value"] += values[rows, cols, which].tolist()
 
     def mean(self, model: CityModel, values: dict[str, np.ndarray], among: np.ndarray,
              by_grade: bool = True, gaps: bool = True) -> None:
         """Group means of each metric's values among the flagged children, and their gaps (``metric_gap``)."""
-        year = model.school_year
+        year, metrics = model.school_year, list(values)
         for kind, labels, grades, sums, counts in self._grouped(model, values, among, by_grade):
-            present = counts > 0
-            for metric, total in sums.items():
-                means = total / np.maximum(counts, 1)
-                self._add(year, grades, kind, labels, metric, means, present)
-                if not gaps:
-                    continue
-                for gap_kind, high, low in GAPS:
-                    if gap_kind == kind:
-                        hi, lo = labels.index(high), labels.index(low)
-                        gap = (means[:, hi] - means[:, lo])[:, None]
-                        both = (present[:, hi] & present[:, lo])[:, None]
-                        self._add(year, grades, kind, [f"{high}-{low}"], f"{metric}_gap", gap, both)
+            present = np.broadcast_to((counts > 0)[..., None], sums.shape)
+            means = sums / np.maximum(counts, 1)[..., None]
+            self._add(year, grades, kind, labels, metrics, means, present)
+            if not gaps:
+                continue
+            for gap_kind, high, low in GAPS:
+                if gap_kind == kind:
+                    hi, lo = labels.index(high), labels.index(low)
+                    self._add(year, grades, kind, [f"{high}-{low}"], [f"{metric}_gap" for metric in metrics],
+                              means[:, hi:hi + 1] - means[:, lo:lo + 1], present[:, hi:hi + 1] & present[:, lo:lo + 1])
 
     def rate(self, model: CityModel, metric: str, flags: np.ndarray, among: np.ndarray) -> None:
         """Share of the flagged children with ``flags`` set, by group (all grades together)."""
@@ -153,20 +156,20 @@ class Outcomes:
         """Numbers of children (whole city) by group for each metric, where a metric counts the children whose
         ``code`` (a small integer per child, 0 = counted by none) is one it marks True: one bincount over
         (cell, code) serves every metric."""
-        cell, _ = self.groups(model)
+        cell = self.groups(model, by_grade=False)
+        shape = self._table_shape(by_grade=False)
         combinations = next(iter(metrics.values())).size
-        joint = np.bincount(cell * combinations + code, minlength=int(np.prod(self._shape)) * combinations)
-        joint = joint.reshape(*self._shape, combinations)
-        tables = {metric: joint @ marks.astype(np.int64) for metric, marks in metrics.items()}
-        tables[""] = joint.sum(axis=-1)
-        for kind, labels, grades, sums, _ in self._margins(tables, by_grade=False):
-            for metric, total in sums.items():
-                self._add(model.school_year, grades, kind, labels, metric, total * model.child_weight,
-                          np.ones_like(total, dtype=bool))
+        joint = np.bincount(cell * combinations + code, minlength=int(np.prod(shape)) * combinations)
+        marks = np.column_stack(list(metrics.values())).astype(np.float64)
+        # float64 (exact for counts below 2**53) so that the product goes to BLAS
+        table = (joint.reshape(-1, combinations).astype(np.float64) @ marks).reshape(*shape, len(metrics))
+        for kind, labels, grades, block in self._margins(table, by_grade=False):
+            self._add(model.school_year, grades, kind, labels, list(metrics), block * model.child_weight,
+                      np.ones(block.shape, dtype=bool))
 
     def add_value(self, model: CityModel, metric: str, group_kind: str, group: str, value: float) -> None:
-        self._add(model.school_year, [GRADE_ALL], group_kind, [group], metric, np.array([[value]]),
-                  np.array([[True]]))
+        self._add(model.school_year, [GRADE_ALL], group_kind, [group], [metric], np.array([[[value]]]),
+                  np.array([[[True]]]))
 
     # --- what is recorded when ----------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:

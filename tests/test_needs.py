@@ -104,3 +104,16 @@ def test_two_services_resolving_in_one_month_draw_independently(seed):
 def test_resolving_an_unknown_need_is_refused(model):
     with pytest.raises(ValueError, match="unknown need 'glasses'; allowed: vision"):
         model.needs.resolve(model, "glasses", np.arange(3), service="test")
+
+
+def test_need_summaries_kept_by_changes_equal_a_fresh_look_up(seed):
+    """The unmet-need counts and penalties follow each month's changes and each service's resolutions for the
+    children concerned only (``Needs._toggle``); over a year and a turnover they must equal a fresh look-up."""
+    model = sk.CityModel("by_all_means", seed=seed, years=2)
+    for _ in range(15):
+        model.step()
+        kept = {field: model.needs.summary(model, field).copy()
+                for field in ("count", "attendance_penalty", "learning_penalty")}
+        model.needs._pattern = None  # forget: the next look-up is built from the flags
+        for field, values in kept.items():
+            np.testing.assert_array_equal(values, model.needs.summary(model, field), err_msg=field)

@@ -163,6 +163,18 @@ def test_takeup_needs_awareness_and_falls_with_travel_time(seed):
     assert families.aware_summer.mean() > aware_share_before  # awareness spreads over social ties
 
 
+def test_aware_tie_counts_kept_month_by_month_equal_a_fresh_count(seed):
+    """Word of mouth keeps each family's aware ties up to date from the news; referrals and navigation guides
+    make families aware too, and the kept count must still be what the ties say."""
+    model = _run_months("by_all_means", 14, seed)
+    spreading = [p for p in model.programmes if not p.school_based]
+    assert len(spreading) >= 5
+    for programme in spreading:
+        aware = getattr(model.families, f"aware_{programme.name}")
+        fresh = (model.awareness.ties @ aware.astype(np.float32)).astype(np.int32)
+        np.testing.assert_array_equal(model.awareness.aware_ties(programme.name, aware), fresh)
+
+
 def _summer_of_year_0(overrides: dict, seed: int) -> sk.CityModel:
     """Universal summer programming in Salem (every summer provider of quality 1), to the end of August."""
     config, _ = load_scenario("universal_summer")

@@ -132,6 +132,7 @@ class Needs:
             "learning_penalty": (has @ [params.spec(n).learning_penalty for n in order]).astype(np.float32),
         }
         self._pattern: np.ndarray | None = None
+        self._pattern_version = -1  # the population's version the pattern was built for
         self.names = NEEDS
         self._summary: dict[str, np.ndarray] = {}
 
@@ -174,15 +175,16 @@ class Needs:
     def summary(self, model: CityModel, field: str) -> np.ndarray:
         """Per child: ``count`` of unmet needs, or the ``attendance_penalty`` or ``learning_penalty`` they cost.
 
-        Looked up once after the month's needs change; a service's resolve updates the children it concerns."""
-        if self._pattern is None:
+        Built once per population (each September's turnover); then every change of a need updates only the
+        children it concerns (``_toggle``)."""
+        if self._pattern is None or self._pattern_version != model.population.version:
             family = np.zeros(len(model.families), dtype=np.uint8)
             for bit, need in enumerate(self._family_needs, start=len(self._child_needs)):
                 family |= getattr(model.families, f"need_{need}").view(np.uint8) << np.uint8(bit)
             pattern = family[model.children.family]
             for bit, need in enumerate(self._child_needs):
                 pattern |= getattr(model.children, f"need_{need}").view(np.uint8) << np.uint8(bit)
-            self._pattern, self._summary = pattern, {}
+            self._pattern, self._summary, self._pattern_version = pattern, {}, model.population.version
         if field not in self._summary:
             self._summary[field] = self._by_pattern[field][self._pattern]
         return self._summary[field]
@@ -217,30 +219,44 @@ class Needs:
         chance = self._change_chance(spec, people.disadvantaged[rows], np.zeros(rows.size, dtype=bool))
         rng = model.streams(f"needs.{need}.resolved.{service}", model.month)
         getattr(people, f"wait_{need}")[rows] = _months_to_change(rng, chance)
-        self._clear_bit(model, need, rows)
+        self._toggle(model, {need: rows})
         return rows
 
-    def _clear_bit(self, model: CityModel, need: str, rows: np.ndarray) -> None:
-        """Keep the unmet-need patterns and their look-ups current after ``rows`` (children for a child need,
-        families for a family need) had ``need`` met: work for the children concerned only."""
-        if self._pattern is None or rows.size == 0:
-            return
-        if self.params.spec(need).level == "child":
-            hit = rows
-        else:
-            family_hit = np.zeros(len(model.families), dtype=bool)
-            family_hit[rows] = True
-            hit = np.flatnonzero(family_hit[model.children.family])
+    def _toggle(self, model: CityModel, changed: dict[str, np.ndarray]) -> None:
+        """Keep the unmet-need patterns and their look-ups current after each need of ``changed`` switched on or
+        off for its rows (children for a child need, families for a family need): work for the children
+        concerned only, with one look-up of family changes for every child however many family needs changed."""
+        if self._pattern is None or self._pattern_version != model.population.version:
+            return  # built afresh when next asked for
         order = self._child_needs + self._family_needs
-        self._pattern[hit] &= ~np.uint8(1 << order.index(need))
-        for field, summary in self._summary.items():
-            summary[hit] = self._by_pattern[field][self._pattern[hit]]
+        hits, family_bits = [], None
+        for need, rows in changed.items():
+            if rows.size == 0:
+                continue
+            bit = np.uint8(1 << order.index(need))
+            if self.params.spec(need).level == "child":
+                self._pattern[rows] ^= bit
+                hits.append(rows)
+            else:
+                if family_bits is None:
+                    family_bits = np.zeros(len(model.families), dtype=np.uint8)
+                family_bits[rows] ^= bit
+        if family_bits is not None:
+            flips = family_bits[model.children.family]
+            hit = np.flatnonzero(flips)
+            self._pattern[hit] ^= flips[hit]
+            hits.append(hit)
+        if hits:
+            hit = np.concatenate(hits)
+            for field, summary in self._summary.items():
+                summary[hit] = self._by_pattern[field][self._pattern[hit]]
 
     def penalty(self, model: CityModel, field: str) -> np.ndarray:
         """Sum over unmet needs of a per-need penalty (``attendance_penalty`` or ``learning_penalty``)."""
         return self.summary(model, field)
 
     def step(self, model: CityModel) -> None:
+        changed = {}
         for need in NEEDS:
             spec = self.params.spec(need)
             people = model.children if spec.level == "child" else model.families
@@ -251,7 +267,8 @@ class Needs:
                 flags[due] = ~flags[due]
                 chance = self._change_chance(spec, people.disadvantaged[due], flags[due])
                 wait[due] = _months_to_change(model.streams(f"needs.{need}", model.month), chance)
-        self._pattern = None
+            changed[need] = due
+        self._toggle(model, changed)
         if model.is_school_month:
             self.update_attendance(model)
 
