@@ -156,10 +156,11 @@ class Outcomes:
         """Numbers of children (whole city) by group for each metric, where a metric counts the children whose
         ``code`` (a small integer per child, 0 = counted by none) is one it marks True: one bincount over
         (cell, code) serves every metric."""
-        cell = self.groups(model, by_grade=False)
+        counted = np.flatnonzero(code)  # code 0 counts for no metric: only the others are tallied
+        cell = self.groups(model, by_grade=False)[counted]
         shape = self._table_shape(by_grade=False)
         combinations = next(iter(metrics.values())).size
-        joint = np.bincount(cell * combinations + code, minlength=int(np.prod(shape)) * combinations)
+        joint = np.bincount(cell * combinations + code[counted], minlength=int(np.prod(shape)) * combinations)
         marks = np.column_stack(list(metrics.values())).astype(np.float64)
         # float64 (exact for counts below 2**53) so that the product goes to BLAS
         table = (joint.reshape(-1, combinations).astype(np.float64) @ marks).reshape(*shape, len(metrics))
@@ -233,11 +234,11 @@ class Outcomes:
 
     def record_schools(self, model: CityModel) -> None:
         """Each school's pupils (whole city), share economically disadvantaged and pupils beyond its seats."""
-        for school in model.schools:
-            self.add_value(model, "school_pupils", "school", school.name, school.pupils * model.child_weight)
-            self.add_value(model, "school_disadvantaged_share", "school", school.name, school.share_disadvantaged)
-            self.add_value(model, "school_over_capacity", "school", school.name,
-                           school.over_capacity * model.child_weight)
+        values = np.array([[school.pupils * model.child_weight, school.share_disadvantaged,
+                            school.over_capacity * model.child_weight] for school in model.schools])
+        self._add(model.school_year, [GRADE_ALL], "school", [school.name for school in model.schools],
+                  ["school_pupils", "school_disadvantaged_share", "school_over_capacity"], values[None],
+                  np.ones((1, *values.shape), dtype=bool))
 
     def record_programmes(self, model: CityModel) -> None:
         """In August: each programme's reach and cost, the cabinet's, referrals, and the year's total cost."""

@@ -47,6 +47,8 @@ def test_families_are_mostly_local_and_income_ordered(seed):
     source, target = model.ties
     same_hood = families.neighborhood[source] == families.neighborhood[target]
     assert same_hood.mean() > 0.6
+    ties = model.awareness.ties  # both ways: awareness reads who hears from a family off that family's row
+    assert (ties != ties.T).nnz == 0
     income = families.income_usd
     assert income[families.disadvantaged].max() <= income[~families.disadvantaged].min()
     point = model.city.neighborhood_index("The Point")

@@ -172,7 +172,9 @@ def test_aware_tie_counts_kept_month_by_month_equal_a_fresh_count(seed):
     for programme in spreading:
         aware = getattr(model.families, f"aware_{programme.name}")
         fresh = (model.awareness.ties @ aware.astype(np.float32)).astype(np.int32)
-        np.testing.assert_array_equal(model.awareness.aware_ties(programme.name, aware), fresh)
+        kept, unaware = model.awareness.aware_ties(programme.name, aware)
+        np.testing.assert_array_equal(kept, fresh)
+        np.testing.assert_array_equal(unaware, np.flatnonzero(~aware))
 
 
 def _summer_of_year_0(overrides: dict, seed: int) -> sk.CityModel:

@@ -239,12 +239,15 @@ class Programme:
         family knows of the programme) a take-up draw that falls with travel time."""
         children = model.children
         rows = np.flatnonzero(eligible)
-        draw = model.streams.uniform(f"{self.name}.takeup", model.month, rows)
+        stream = f"{self.name}.takeup"
         if self.school_based:
+            draw = model.streams.uniform(stream, model.month, rows)
             applies = draw < model.awareness.takeup_probability(model, np.zeros(1, dtype=np.float32))[0]
-        else:
-            aware = getattr(model.families, f"aware_{self.name}")[children.family[rows]]
-            applies = aware & (draw < model.awareness.takeup_by_child(model, self.nearest_minutes, rows))
+        else:  # only aware families draw: a row's draw is its own (``Streams.uniform``), whoever else draws
+            aware = np.flatnonzero(getattr(model.families, f"aware_{self.name}")[children.family[rows]])
+            draw = model.streams.uniform(stream, model.month, rows[aware])
+            applies = np.zeros(rows.size, dtype=bool)
+            applies[aware] = draw < model.awareness.takeup_by_child(model, self.nearest_minutes, rows[aware])
         return rows[applies | getattr(children, self.referred)[rows]]
 
     def enrol(self, model: CityModel, eligible: np.ndarray | None = None,

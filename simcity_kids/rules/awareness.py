@@ -4,8 +4,9 @@ Awareness is a family flag per programme that spreads over social ties each mont
 travel time on the city network and rises with the cabinet's coordination.
 
 Awareness only ever turns on (by word of mouth, a referral or a navigation guide; families stay in the city), so
-each family's number of aware ties is kept up to date from the families who became aware since last month: a
-month costs work in proportion to the news, not to the city's ties.
+each family's number of aware ties is kept up to date from the families who became aware since last month, and
+each programme keeps its list of unaware families: a month costs work in proportion to those families and the
+news, not to the city's families and ties.
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ class Awareness:
         self.params = params
         source, target = model.ties
         n = len(model.families)
-        # ties[i, j] = 1 when family i hears from family j: a matrix-vector product counts aware ties
+        # ties[i, j] = 1 when family i hears from family j: a matrix-vector product counts aware ties. Ties run
+        # both ways (``social_ties``), so row j also lists the families who hear from family j.
         self.ties = csr_matrix((np.ones(source.size, dtype=np.float32), (target, source)), shape=(n, n))
-        self.heard_by = self.ties.T.tocsr()  # row j: the families who hear from family j, with tie weights
-        # per programme: each family's aware ties, and the awareness they were counted from
+        # per programme: each family's aware ties, and the families still unaware when they were counted
         self._aware_ties: dict[str, np.ndarray] = {}
-        self._counted: dict[str, np.ndarray] = {}
+        self._unaware: dict[str, np.ndarray] = {}
         most_ties = int(np.diff(self.ties.indptr).max(initial=0))
         self._chance_by_ties = 1.0 - (1.0 - params.spread_per_tie) ** np.arange(most_ties + 1, dtype=np.float32)
         # Each family's own take-up multiplier (1 = none), raised by a service that lowers its search cost (a
@@ -68,30 +69,34 @@ class Awareness:
             if programme.school_based:  # served at school: no awareness kept (``Programme.__init__``)
                 continue
             aware = getattr(model.families, f"aware_{programme.name}")
-            aware_ties = self.aware_ties(programme.name, aware)
-            told = np.flatnonzero((aware_ties > 0) & ~aware)  # only the unaware with an aware tie can hear
+            aware_ties, unaware = self.aware_ties(programme.name, aware)
+            told = unaware[aware_ties[unaware] > 0]  # only the unaware with an aware tie can hear
             if told.size == 0:
                 continue
             draw = model.streams.uniform(f"awareness.{programme.name}", model.month, told)
             hears = draw < self._chance_by_ties[np.minimum(aware_ties[told], self._chance_by_ties.size - 1)]
             aware[told[hears]] = True
 
-    def aware_ties(self, programme: str, aware: np.ndarray) -> np.ndarray:
-        """Each family's number of ties aware of ``programme`` (weighted like ``ties``), brought up to date with
-        the families who became aware since the last call."""
+    def aware_ties(self, programme: str, aware: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each family's number of ties aware of ``programme`` (weighted like ``ties``), and the families still
+        unaware (ascending), brought up to date with the families who became aware since the last call: the work
+        is in proportion to the unaware families and the news, which shrink as word spreads."""
         if programme not in self._aware_ties:
             self._aware_ties[programme] = (self.ties @ aware.astype(np.float32)).astype(np.int32)
-            self._counted[programme] = aware.copy()
-            return self._aware_ties[programme]
-        counted, counts = self._counted[programme], self._aware_ties[programme]
-        news = np.flatnonzero(aware > counted)
-        if news.size:
-            counted[news] = True
-            starts, ends = self.heard_by.indptr[news], self.heard_by.indptr[news + 1]
+            self._unaware[programme] = np.flatnonzero(~aware)
+            return self._aware_ties[programme], self._unaware[programme]
+        counts, unaware = self._aware_ties[programme], self._unaware[programme]
+        became = aware[unaware]
+        news = unaware[became]
+        self._unaware[programme] = unaware = unaware[~became]
+        if news.size > aware.size // 8:  # much news (a campaign, the first months): counting afresh is cheaper
+            counts[:] = self.ties @ aware.astype(np.float32)
+        elif news.size:
+            starts, ends = self.ties.indptr[news], self.ties.indptr[news + 1]  # who hears from the news
             lengths = ends - starts
             at = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(int(lengths.sum()))
-            np.add.at(counts, self.heard_by.indices[at], self.heard_by.data[at].astype(np.int32))
-        return counts
+            np.add.at(counts, self.ties.indices[at], self.ties.data[at].astype(np.int32))
+        return counts, unaware
 
     def takeup_probability(self, model: CityModel, minutes: np.ndarray) -> np.ndarray:
         """Chance an aware family accepts a slot ``minutes`` away."""

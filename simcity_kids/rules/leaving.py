@@ -56,20 +56,24 @@ class LeavingSchool:
         if model.calendar_month != 6:
             return
         children = model.children
-        seniors = children.age == FINAL_GRADE_AGE
+        is_senior = children.age == FINAL_GRADE_AGE
+        seniors = np.flatnonzero(is_senior)
         reading, math = model.learning.observed(model)
-        attendance = model.needs.yearly_attendance(model) - model.needs.params.normal_attendance
-        graduation, college = self.chances(0.5 * (reading + math), attendance,
-                                           children.graduation_logit_shift + np.float32(
-                                               self.params.graduation_per_social_emotional_sd)
-                                           * children.social_emotional, children.college_logit_shift)
-        draw = model.streams("leaving.graduation", model.month).random((2, len(children)))
-        children.graduated = seniors & (draw[0] < graduation)
-        children.college = children.graduated & (draw[1] < college)
-        model.outcomes.rate(model, "graduation_rate", children.graduated, seniors)
+        attendance = model.needs.yearly_attendance(model)[seniors] - model.needs.params.normal_attendance
+        graduation_shift = (children.graduation_logit_shift[seniors] + np.float32(
+            self.params.graduation_per_social_emotional_sd) * children.social_emotional[seniors])
+        graduation, college = self.chances(0.5 * (reading[seniors] + math[seniors]), attendance, graduation_shift,
+                                           children.college_logit_shift[seniors])
+        graduated = model.streams.uniform("leaving.graduation", model.month, seniors) < graduation
+        children.graduated = False
+        children.graduated[seniors] = graduated
+        children.college = False
+        children.college[seniors] = graduated & (model.streams.uniform("leaving.college", model.month, seniors)
+                                                 < college)
+        model.outcomes.rate(model, "graduation_rate", children.graduated, is_senior)
         children.graduation_logit_shift = 0.0
         children.college_logit_shift = 0.0
-        model.outcomes.rate(model, "college_enrolment_rate", children.college, seniors)
+        model.outcomes.rate(model, "college_enrolment_rate", children.college, is_senior)
 
     def chances(self, score: np.ndarray, attendance: np.ndarray, graduation_shift: np.ndarray | float = 0.0,
                 college_shift: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:

@@ -175,8 +175,8 @@ class Needs:
     def summary(self, model: CityModel, field: str) -> np.ndarray:
         """Per child: ``count`` of unmet needs, or the ``attendance_penalty`` or ``learning_penalty`` they cost.
 
-        Built once per population (each September's turnover); then every change of a need updates only the
-        children it concerns (``_toggle``)."""
+        Built once after the month's needs change; a service's resolve then updates only the children it
+        concerns (``_toggle``)."""
         if self._pattern is None or self._pattern_version != model.population.version:
             family = np.zeros(len(model.families), dtype=np.uint8)
             for bit, need in enumerate(self._family_needs, start=len(self._child_needs)):
@@ -256,7 +256,6 @@ class Needs:
         return self.summary(model, field)
 
     def step(self, model: CityModel) -> None:
-        changed = {}
         for need in NEEDS:
             spec = self.params.spec(need)
             people = model.children if spec.level == "child" else model.families
@@ -267,8 +266,7 @@ class Needs:
                 flags[due] = ~flags[due]
                 chance = self._change_chance(spec, people.disadvantaged[due], flags[due])
                 wait[due] = _months_to_change(model.streams(f"needs.{need}", model.month), chance)
-            changed[need] = due
-        self._toggle(model, changed)
+        self._pattern = None  # a month's changes touch many children: the next look-up builds afresh
         if model.is_school_month:
             self.update_attendance(model)
 
