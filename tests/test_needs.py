@@ -106,9 +106,10 @@ def test_resolving_an_unknown_need_is_refused(model):
         model.needs.resolve(model, "glasses", np.arange(3), service="test")
 
 
-def test_need_summaries_kept_by_changes_equal_a_fresh_look_up(seed):
-    """The unmet-need counts and penalties follow each month's changes and each service's resolutions for the
-    children concerned only (``Needs._toggle``); over a year and a turnover they must equal a fresh look-up."""
+def test_need_summaries_kept_through_resolutions_equal_a_fresh_look_up(seed):
+    """The unmet-need counts and penalties follow each service's resolutions (vision, behavioral health, food,
+    housing) for the children concerned only (``Needs._toggle``); each month, over a year and a turnover, they
+    must equal a fresh look-up."""
     model = sk.CityModel("by_all_means", seed=seed, years=2)
     for _ in range(15):
         model.step()

@@ -159,3 +159,20 @@ def test_every_child_keeps_one_id_for_the_run_and_newborns_get_new_ones(seed):
     assert survivors.any() and (~survivors).any()
     np.testing.assert_array_equal(ages[survivors], np.array([first[i] for i in ids[survivors]]) + 2)
     assert ids[~survivors].min() > max(first)  # newborns: ids never used before
+
+
+def test_children_stay_oldest_first_so_pupils_are_the_first_rows(seed):
+    """The monthly rules treat the pupils as one slice of rows (``Population.pupil_rows``): that holds only if every
+    turnover keeps the children ordered oldest first."""
+    model = sk.CityModel("by_all_means", seed=seed, years=3)
+    for _ in range(3):
+        age = model.children.age
+        assert (np.diff(age.astype(int)) <= 0).all()
+        pupils = model.population.pupil_rows(model)
+        np.testing.assert_array_equal(np.arange(len(age))[pupils], np.flatnonzero(age >= SCHOOL_AGES[0]))
+        for _ in range(12):
+            model.step()
+    model.children.age[[0, -1]] = model.children.age[[-1, 0]]  # out of order: refused, not silently wrong
+    model.population.version += 1
+    with pytest.raises(RuntimeError, match="oldest first"):
+        model.population.pupil_rows(model)

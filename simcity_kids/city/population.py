@@ -98,9 +98,13 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
 
 def _children_in_families(profile: CityProfile, params: PopulationParams,
                           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Equal cohorts of ages 0-17 (13 of them pupils), grouped into families of siblings close in age."""
+    """Equal cohorts of ages 0-17 (13 of them pupils), grouped into families of siblings close in age.
+
+    Children come oldest first, so the pupils are the first rows; turnover keeps that order (leavers go from the
+    front, births join at the end), and the monthly rules work on the pupils' rows as one slice
+    (``Population.pupil_rows``)."""
     per_age = max(1, round(profile.pupils / 13))
-    ages = np.repeat(np.arange(LEAVING_AGE, dtype=np.int8), per_age)
+    ages = np.repeat(np.arange(LEAVING_AGE - 1, -1, -1, dtype=np.int8), per_age)
     sizes = 1 + rng.poisson(params.extra_children_per_family, size=ages.size)
     sizes = sizes[: np.searchsorted(np.cumsum(sizes), ages.size) + 1]
     sizes[-1] -= sizes.sum() - ages.size

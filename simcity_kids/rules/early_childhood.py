@@ -76,6 +76,6 @@ class EarlyChildhood:
 
     def step(self, model: CityModel) -> None:
         children = model.children
-        young = children.age < SCHOOL_AGES[0]
-        children.reading[young] += children.endowment_reading[young] / MONTHS_BEFORE_SCHOOL
-        children.math[young] += children.endowment_math[young] / MONTHS_BEFORE_SCHOOL
+        young = slice(model.population.pupil_rows(model).stop, None)  # the rows after the pupils'
+        children.reading[young] += children.endowment_reading[young] / np.float32(MONTHS_BEFORE_SCHOOL)
+        children.math[young] += children.endowment_math[young] / np.float32(MONTHS_BEFORE_SCHOOL)

@@ -104,18 +104,16 @@ class Learning:
     def step(self, model: CityModel) -> None:
         children = model.children
         self.refresh_per_child(model)
+        pupils = model.population.pupil_rows(model)  # only pupils learn at school and drift over the summer
         if model.is_school_month:
-            delta, sd = self.school_month(model), self.params.school_month_noise_sd
+            delta, sd = self.school_month(model, pupils), self.params.school_month_noise_sd
         else:
-            delta = np.float32(self.summer_drift / len(SUMMER_MONTHS)) * children.income_z
+            delta = np.float32(self.summer_drift / len(SUMMER_MONTHS)) * children.income_z[pupils]
             sd = self.params.summer_noise_sd / np.sqrt(len(SUMMER_MONTHS))
-        noise = monthly_noise(model.streams("learning.noise", model.month), (2, len(children)), sd)
-        delta *= self._pupil
-        noise *= self._pupil
-        children.reading += noise[0]
-        children.reading += delta
-        children.math += noise[1]
-        children.math += delta
+        noise = monthly_noise(model.streams("learning.noise", model.month), (2, pupils.stop), sd)
+        noise += delta
+        children.reading[pupils] += noise[0]
+        children.math[pupils] += noise[1]
         fade = np.float32(1.0 - self.params.fade_rate) + np.float32(self.params.fade_rate) * children.sustained
         children.boost_reading *= fade
         children.boost_math *= fade
@@ -128,15 +126,14 @@ class Learning:
         children = model.children
         grade = np.clip(children.age.astype(np.int16) - SCHOOL_AGES[0], 0, 12)
         quality = np.array([s.quality for s in model.schools] + [0.0], dtype=np.float32)
-        self._pupil = (children.age >= SCHOOL_AGES[0]).astype(np.float32)
         self._school_gain = quality[children.school] / np.float32(SCHOOL_MONTHS_PER_YEAR)
         self._absence_cost = np.float32(self.params.absence_multiplier) * self.monthly_gain[grade]
         self._per_child_version = model.population.version
 
-    def school_month(self, model: CityModel) -> np.ndarray:
-        """The month's change against the national norm, before noise (SD)."""
-        delta = model.children.attendance - np.float32(model.needs.params.normal_attendance)
-        delta *= self._absence_cost
-        delta += self._school_gain
-        delta -= model.needs.penalty(model, "learning_penalty") / np.float32(SCHOOL_MONTHS_PER_YEAR)
+    def school_month(self, model: CityModel, rows: slice = slice(None)) -> np.ndarray:
+        """The month's change against the national norm, before noise (SD), for ``rows`` (every child)."""
+        delta = model.children.attendance[rows] - np.float32(model.needs.params.normal_attendance)
+        delta *= self._absence_cost[rows]
+        delta += self._school_gain[rows]
+        delta -= model.needs.penalty(model, "learning_penalty")[rows] / np.float32(SCHOOL_MONTHS_PER_YEAR)
         return delta

@@ -18,7 +18,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..core.params import ASSUMPTION, Params, param
-from ..core.calendar import SCHOOL_AGES
 from ..core.rng import monthly_noise
 from ..core.state import StateArrays
 from ..core.validation import InvalidAt
@@ -184,7 +183,8 @@ class Needs:
             pattern = family[model.children.family]
             for bit, need in enumerate(self._child_needs):
                 pattern |= getattr(model.children, f"need_{need}").view(np.uint8) << np.uint8(bit)
-            self._pattern, self._summary, self._pattern_version = pattern, {}, model.population.version
+            # as positions (intp): numpy then looks the summaries up without converting the index each time
+            self._pattern, self._summary, self._pattern_version = pattern.astype(np.intp), {}, model.population.version
         if field not in self._summary:
             self._summary[field] = self._by_pattern[field][self._pattern]
         return self._summary[field]
@@ -219,37 +219,23 @@ class Needs:
         chance = self._change_chance(spec, people.disadvantaged[rows], np.zeros(rows.size, dtype=bool))
         rng = model.streams(f"needs.{need}.resolved.{service}", model.month)
         getattr(people, f"wait_{need}")[rows] = _months_to_change(rng, chance)
-        self._toggle(model, {need: rows})
+        self._toggle(model, need, rows)
         return rows
 
-    def _toggle(self, model: CityModel, changed: dict[str, np.ndarray]) -> None:
-        """Keep the unmet-need patterns and their look-ups current after each need of ``changed`` switched on or
-        off for its rows (children for a child need, families for a family need): work for the children
-        concerned only, with one look-up of family changes for every child however many family needs changed."""
-        if self._pattern is None or self._pattern_version != model.population.version:
-            return  # built afresh when next asked for
-        order = self._child_needs + self._family_needs
-        hits, family_bits = [], None
-        for need, rows in changed.items():
-            if rows.size == 0:
-                continue
-            bit = np.uint8(1 << order.index(need))
-            if self.params.spec(need).level == "child":
-                self._pattern[rows] ^= bit
-                hits.append(rows)
-            else:
-                if family_bits is None:
-                    family_bits = np.zeros(len(model.families), dtype=np.uint8)
-                family_bits[rows] ^= bit
-        if family_bits is not None:
-            flips = family_bits[model.children.family]
-            hit = np.flatnonzero(flips)
-            self._pattern[hit] ^= flips[hit]
-            hits.append(hit)
-        if hits:
-            hit = np.concatenate(hits)
-            for field, summary in self._summary.items():
-                summary[hit] = self._by_pattern[field][self._pattern[hit]]
+    def _toggle(self, model: CityModel, need: str, rows: np.ndarray) -> None:
+        """Keep the unmet-need patterns and their look-ups current after ``need`` switched for ``rows`` (children
+        for a child need, families for a family need): work for the children concerned only."""
+        if self._pattern is None or self._pattern_version != model.population.version or rows.size == 0:
+            return  # built afresh when next asked for, or nothing changed
+        if self.params.spec(need).level == "child":
+            hit = rows
+        else:
+            family_hit = np.zeros(len(model.families), dtype=bool)
+            family_hit[rows] = True
+            hit = np.flatnonzero(family_hit[model.children.family])
+        self._pattern[hit] ^= 1 << (self._child_needs + self._family_needs).index(need)
+        for field, summary in self._summary.items():
+            summary[hit] = self._by_pattern[field][self._pattern[hit]]
 
     def penalty(self, model: CityModel, field: str) -> np.ndarray:
         """Sum over unmet needs of a per-need penalty (``attendance_penalty`` or ``learning_penalty``)."""
@@ -275,15 +261,16 @@ class Needs:
         if model.calendar_month == 9:
             children.attendance_days = 0.0
             children.school_months = 0
-        rate = monthly_noise(model.streams("needs.attendance", model.month), len(children), p.attendance_month_sd)
-        rate += children.attendance_trait
-        rate += np.float32(p.attendance_per_social_emotional_sd) * children.social_emotional
-        rate += np.float32(p.normal_attendance) + np.float32(p.attendance_disadvantaged_shift) * children.disadvantaged
-        rate -= self.penalty(model, "attendance_penalty")
-        np.clip(rate, 0.0, 1.0, out=children.attendance)
-        pupils = children.age >= SCHOOL_AGES[0]
-        children.attendance_days += children.attendance * pupils
-        children.school_months += pupils
+        pupils = model.population.pupil_rows(model)
+        rate = monthly_noise(model.streams("needs.attendance", model.month), pupils.stop, p.attendance_month_sd)
+        rate += children.attendance_trait[pupils]
+        rate += np.float32(p.attendance_per_social_emotional_sd) * children.social_emotional[pupils]
+        shift = np.float32(p.attendance_disadvantaged_shift) * children.disadvantaged[pupils]
+        rate += np.float32(p.normal_attendance) + shift
+        rate -= self.penalty(model, "attendance_penalty")[pupils]
+        np.clip(rate, 0.0, 1.0, out=children.attendance[pupils])
+        children.attendance_days[pupils] += children.attendance[pupils]
+        children.school_months[pupils] += 1
 
     def yearly_attendance(self, model: CityModel) -> np.ndarray:
         """Each pupil's attendance over the school year so far (share of days)."""

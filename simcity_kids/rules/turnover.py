@@ -27,6 +27,7 @@ class Population:
         self.params = params
         self.cohort_size = int(round(model.city.pupils / 13))
         self.version = 0  # changes whenever the rows of ``model.children`` change (each September)
+        self._pupils, self._pupils_version = slice(0, 0), -1
         self.next_id = len(model.children)  # every child keeps one id for the run; newborns get new ones
         self.families_by_income = np.argsort(model.families.income_usd, kind="stable")
         self.catchments = {level: self._catchment_table(model, level) for level in SCHOOL_LEVELS}
@@ -46,6 +47,17 @@ class Population:
         self.replace_leavers_by_births(model, children.age < LEAVING_AGE)
         self.assign_schools(model)
         self.set_income_quintiles(model)
+
+    def pupil_rows(self, model: CityModel) -> slice:
+        """The pupils' rows, the first ones: children are kept oldest first (``city.population.generate``; leavers
+        go from the front, births join at the end). Checked whenever the rows change."""
+        if self._pupils_version != self.version:
+            age = model.children.age
+            pupils = int(np.count_nonzero(age >= SCHOOL_AGES[0]))
+            if np.any(age[:pupils] < SCHOOL_AGES[0]):
+                raise RuntimeError("children are no longer ordered oldest first: pupils are not the first rows")
+            self._pupils, self._pupils_version = slice(0, pupils), self.version
+        return self._pupils
 
     def exit_english_learners(self, model: CityModel) -> None:
         children, families = model.children, model.families
