@@ -70,14 +70,16 @@ class Outcomes:
                 ("english_learner", ["not_english_learner", "english_learner"], children.english_learner),
                 ("neighborhood", [n.name for n in model.city.neighborhoods], children.neighborhood),
             ]
-            group_cell = np.zeros(len(children), dtype=np.int64)
+            group_cell = np.zeros(len(children), dtype=np.int32)  # a few thousand cells at most
             for _, labels, codes in self._kinds:
                 group_cell *= len(labels)
                 group_cell += codes
             self._group_shape = tuple(len(labels) for _, labels, _ in self._kinds)
-            grade = np.clip(children.age.astype(np.int64) - SCHOOL_AGES[0], 0, 12)
-            self._cells = {False: group_cell, True: grade * int(np.prod(self._group_shape)) + group_cell}
+            self._cells = {False: group_cell}
             self._groups_month = model.month
+        if by_grade not in self._cells:  # grade x groups: only when a breakdown by grade is asked for
+            grade = np.clip(model.children.age.astype(np.int32) - SCHOOL_AGES[0], 0, 12)
+            self._cells[True] = grade * int(np.prod(self._group_shape)) + self._cells[False]
         return self._cells[by_grade]
 
     def _table_shape(self, by_grade: bool) -> tuple[int, ...]:
@@ -152,15 +154,18 @@ class Outcomes:
         combinations = np.arange(2 ** len(flags))
         self.count_coded(model, code, {metric: (combinations >> bit) & 1 == 1 for bit, metric in enumerate(flags)})
 
-    def count_coded(self, model: CityModel, code: np.ndarray, metrics: dict[str, np.ndarray]) -> None:
+    def count_coded(self, model: CityModel, code: np.ndarray, metrics: dict[str, np.ndarray],
+                    rows: np.ndarray | None = None) -> None:
         """Numbers of children (whole city) by group for each metric, where a metric counts the children whose
-        ``code`` (a small integer per child, 0 = counted by none) is one it marks True: one bincount over
-        (cell, code) serves every metric."""
-        counted = np.flatnonzero(code)  # code 0 counts for no metric: only the others are tallied
-        cell = self.groups(model, by_grade=False)[counted]
+        ``code`` (a small integer per child, or per child of ``rows``; 0 = counted by none) is one it marks True:
+        one bincount over (cell, code) serves every metric."""
+        if rows is None:
+            rows = np.flatnonzero(code)  # code 0 counts for no metric: only the others are tallied
+            code = code[rows]
+        cell = self.groups(model, by_grade=False)[rows]
         shape = self._table_shape(by_grade=False)
         combinations = next(iter(metrics.values())).size
-        joint = np.bincount(cell * combinations + code[counted], minlength=int(np.prod(shape)) * combinations)
+        joint = np.bincount(cell * combinations + code, minlength=int(np.prod(shape)) * combinations)
         marks = np.column_stack(list(metrics.values())).astype(np.float64)
         # float64 (exact for counts below 2**53) so that the product goes to BLAS
         table = (joint.reshape(-1, combinations).astype(np.float64) @ marks).reshape(*shape, len(metrics))
@@ -174,11 +179,13 @@ class Outcomes:
 
     # --- what is recorded when ----------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:
+        self.trace_gaps(model)
+        month = model.calendar_month
+        if month not in (SEPTEMBER, JUNE, AUGUST):
+            return
         children = model.children
         reading, math = model.learning.observed(model)
         pupils = children.age >= SCHOOL_AGES[0]
-        self.trace_gaps(model, reading, math, pupils)
-        month = model.calendar_month
         if month == SEPTEMBER:
             entrants = children.age == SCHOOL_AGES[0]
             self.mean(model, {"entry_reading_mean": reading, "entry_math_mean": math}, entrants)
@@ -203,28 +210,28 @@ class Outcomes:
 
     TRACE_GAPS = ("Q5-Q1", "not_disadvantaged-disadvantaged")
 
-    def trace_gaps(self, model: CityModel, reading: np.ndarray, math: np.ndarray, pupils: np.ndarray) -> None:
+    def trace_gaps(self, model: CityModel) -> None:
         """Monthly income-quintile and disadvantage gaps among pupils, for the summer and the dashboard.
 
-        A gap is a contrast: weights +1/n on the higher group and -1/n on the lower one, fixed until the
-        population changes, so each month costs two matrix-vector products."""
+        A gap is a contrast: weights +1/n on the higher group and -1/n on the lower one over the pupils' rows,
+        fixed until the population changes, so each month costs two matrix-vector products."""
+        pupils = model.population.pupil_rows(model)
         if self._contrast_version != model.population.version:
             self._contrasts = self._contrast_weights(model, pupils)
             self._contrast_version = model.population.version
         if self._contrasts is None:
             return
+        reading, math = model.learning.observed(model, pupils)
         for subject, score in (("reading", reading), ("math", math)):
             for label, gap in zip(self.TRACE_GAPS, self._contrasts @ score):
                 self._trace.append((model.school_year, model.calendar_month, f"{subject}_gap_{label}", float(gap)))
 
     @staticmethod
-    def _contrast_weights(model: CityModel, pupils: np.ndarray) -> np.ndarray | None:
-        children = model.children
-        pairs = ((children.income_quintile == 4, children.income_quintile == 0),
-                 (~children.disadvantaged, children.disadvantaged))
-        weights = np.zeros((len(pairs), len(children)), dtype=np.float32)
+    def _contrast_weights(model: CityModel, pupils: slice) -> np.ndarray | None:
+        quintile, disadvantaged = model.children.income_quintile[pupils], model.children.disadvantaged[pupils]
+        pairs = ((quintile == 4, quintile == 0), (~disadvantaged, disadvantaged))
+        weights = np.zeros((len(pairs), quintile.size), dtype=np.float32)
         for row, (high, low) in enumerate(pairs):
-            high, low = high & pupils, low & pupils
             n_high, n_low = int(high.sum()), int(low.sum())
             if not (n_high and n_low):
                 return None

@@ -59,7 +59,8 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
 
     # Income order: every disadvantaged family below every other, by advantage within each group.
     n_families = neighborhood.size
-    rank = (np.argsort(np.argsort(advantage - 1e3 * disadvantaged, kind="stable"), kind="stable") + 0.5) / n_families
+    rank = np.empty(n_families)
+    rank[np.argsort(advantage - 1e3 * disadvantaged, kind="stable")] = (np.arange(n_families) + 0.5) / n_families
     log_income = np.log(profile.median_household_income_usd) + params.log_income_sd * ndtri(rank)
     income_z = (log_income - np.log(params.national_median_income_usd)) / params.log_income_sd
     parent_ba = rng.random(n_families) < 1 / (1 + np.exp(

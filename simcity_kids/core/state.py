@@ -55,6 +55,9 @@ class StateArrays:
             raise AttributeError(f"no state arrays {sorted(unknown)}")
         kept = int(np.count_nonzero(keep))
         for name, array in self._arrays.items():
+            if name not in values and self._fills[name] == 0 and not array.any():
+                self._arrays[name] = np.zeros(kept + count, dtype=array.dtype)  # all zero (a flag out of season)
+                continue
             new = np.empty(kept + count, dtype=array.dtype)
             new[:kept] = array[keep]
             new[kept:] = values[name] if name in values else self._fills[name]

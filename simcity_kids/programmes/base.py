@@ -174,13 +174,14 @@ class Programme:
                                   f"unknown {kind[:-1]}(s) {unknown} in {model.city.name}; allowed: {known}")
 
     # --- who --------------------------------------------------------------------------------------------------
-    def in_need(self, model: CityModel) -> np.ndarray:
-        """Children with the programme's need (any unmet need or below grade level if it has none)."""
+    def in_need(self, model: CityModel, rows: np.ndarray | None = None) -> np.ndarray:
+        """Children (every child, or these ``rows``) with the programme's need: any unmet need or below grade level
+        if it has none."""
         if self.need is not None:
-            return model.needs.unmet(model, self.need)
-        children = model.children
-        return (model.needs.unmet_count(model) > 0) | (np.minimum(children.reading, children.math)
-                                                       < self.below_grade_level)
+            return model.needs.unmet(model, self.need, rows)
+        children, rows = model.children, slice(None) if rows is None else rows
+        return (model.needs.unmet_count(model)[rows] > 0) | (np.minimum(children.reading[rows], children.math[rows])
+                                                             < self.below_grade_level)
 
     def eligible(self, model: CityModel) -> np.ndarray:
         children, c = model.children, self.config
@@ -318,10 +319,11 @@ class Programme:
         never got one), enrolled, and unmet_needs (eligible children whose need is still unmet)."""
         children = model.children
         reach = getattr(children, self.reach)
-        code = reach | (self.in_need(model).view(np.uint8) << np.uint8(4))  # the reach bits, and NEED
+        reached = np.flatnonzero(reach)  # the others count for no metric
+        code = reach[reached] | (self.in_need(model, reached).view(np.uint8) << np.uint8(4))  # reach bits and NEED
         combination = np.arange(32)
         eligible, enrolled = (combination & ELIGIBLE) > 0, (combination & ENROLLED) > 0
-        model.outcomes.count_coded(model, code * (reach > 0), {
+        model.outcomes.count_coded(model, code, rows=reached, metrics={
             f"{self.name}_eligible": eligible,
             f"{self.name}_enrolled": enrolled,
             f"{self.name}_waitlisted": (combination & WAITED) > 0,
@@ -329,7 +331,7 @@ class Programme:
             f"{self.name}_unmet_needs": eligible & ((combination & NEED) > 0),
         })
         cost = self.cost_usd.get(model.school_year, 0.0)
-        served = int(np.count_nonzero(reach & ENROLLED)) * model.child_weight
+        served = int(np.count_nonzero(code & ENROLLED)) * model.child_weight
         model.outcomes.add_value(model, "cost_usd", "programme", self.name, cost)
         model.outcomes.add_value(model, "cost_per_child_served_usd", "programme", self.name,
                                  cost / served if served else 0.0)

@@ -65,9 +65,10 @@ class PersonalizedLearning(Programme):
         self._behind = np.empty(0, dtype=np.int64)
         self._reading_growth = self._math_growth = np.empty(0, dtype=np.float32)
 
-    def in_need(self, model: CityModel) -> np.ndarray:
-        """Pupils below grade level in reading or math, as a test would measure them."""
-        reading, math = model.learning.observed(model)
+    def in_need(self, model: CityModel, rows: np.ndarray | None = None) -> np.ndarray:
+        """Pupils (every child, or these ``rows``) below grade level in reading or math, as a test would measure
+        them."""
+        reading, math = model.learning.observed(model, rows)
         return np.minimum(reading, math) < self.config.below_grade_level_sd
 
     def step(self, model: CityModel) -> None:

@@ -71,10 +71,11 @@ class Learning:
         return p.summer_drift_strong if p.summer_loss == "strong" else p.summer_drift_weak
 
     @staticmethod
-    def observed(model: CityModel) -> tuple[np.ndarray, np.ndarray]:
-        """Reading and math as a test would measure them: persistent score plus the boost still fading."""
-        children = model.children
-        return children.reading + children.boost_reading, children.math + children.boost_math
+    def observed(model: CityModel, rows: np.ndarray | slice | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Reading and math as a test would measure them (every child, or these ``rows``): persistent score plus
+        the boost still fading."""
+        children, rows = model.children, slice(None) if rows is None else rows
+        return children.reading[rows] + children.boost_reading[rows], children.math[rows] + children.boost_math[rows]
 
     def add_boost(self, model: CityModel, reading: np.ndarray | float, math: np.ndarray | float,
                   idx: np.ndarray | None = None) -> None:

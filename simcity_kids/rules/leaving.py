@@ -58,11 +58,11 @@ class LeavingSchool:
         children = model.children
         is_senior = children.age == FINAL_GRADE_AGE
         seniors = np.flatnonzero(is_senior)
-        reading, math = model.learning.observed(model)
+        reading, math = model.learning.observed(model, seniors)
         attendance = model.needs.yearly_attendance(model)[seniors] - model.needs.params.normal_attendance
         graduation_shift = (children.graduation_logit_shift[seniors] + np.float32(
             self.params.graduation_per_social_emotional_sd) * children.social_emotional[seniors])
-        graduation, college = self.chances(0.5 * (reading[seniors] + math[seniors]), attendance, graduation_shift,
+        graduation, college = self.chances(0.5 * (reading + math), attendance, graduation_shift,
                                            children.college_logit_shift[seniors])
         graduated = model.streams.uniform("leaving.graduation", model.month, seniors) < graduation
         children.graduated = False
