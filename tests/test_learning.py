@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import simcity_kids as sk
+from simcity_kids.core.calendar import SCHOOL_AGES
+from simcity_kids.outcomes import GRADES
 from simcity_kids.scenario import ScenarioConfig
 
 
@@ -42,3 +45,22 @@ def test_boosts_fade_unless_sustained(seed):
     model.step()  # not sustained: decays by the fade rate
     expected = (1 - share) * 0.2 * (1 - model.learning.params.fade_rate)
     np.testing.assert_allclose(children.boost_reading[idx], expected, rtol=1e-5)
+
+
+def test_june_means_by_grade_and_group_are_the_pupils_own_means(seed):
+    """The yearly table's reading means by grade (and by grade and income quintile) are the plain means of the
+    pupils' observed scores in June: the one group-by puts every child in its own grade and group."""
+    model = sk.CityModel("by_all_means", seed=seed, years=1)
+    for _ in range(10):  # September to the end of June
+        model.step()
+    frame = model.outcomes.table()
+    june = frame[(frame.metric == "reading_mean") & (frame.year == 0)]
+    reading, _ = model.learning.observed(model)
+    grade = model.children.age.astype(int) - SCHOOL_AGES[0]
+    quintile = model.children.income_quintile
+    for g in (0, 3, 12):
+        pupils = grade == g
+        overall = june[(june.group_kind == "all") & (june.grade == GRADES[g])].value.item()
+        assert overall == pytest.approx(reading[pupils].mean(), rel=1e-5, abs=1e-6)
+        poorest = june[(june.group == "Q1") & (june.grade == GRADES[g])].value.item()
+        assert poorest == pytest.approx(reading[pupils & (quintile == 0)].mean(), rel=1e-5, abs=1e-6)

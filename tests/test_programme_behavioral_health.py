@@ -9,6 +9,8 @@ import numpy as np
 import simcity_kids as sk
 from simcity_kids.scenario import ScenarioConfig
 
+from need_service_checks import months_within_capacity
+
 Z = 4.0  # standard errors
 
 
@@ -53,14 +55,7 @@ def test_clinicians_are_hired_whole_and_no_agency_exceeds_its_capacity(seed):
                          years=2)
     programme, config = model.programme("behavioral_health"), model.config.programmes.behavioral_health
     waited = 0
-    for _ in range(24):
-        new_year, year = model.calendar_month == 9, model.school_year
-        room = [p.capacity - p.enrolled for p in programme.providers]
-        before = [p.enrolled for p in programme.providers]
-        model.step()
-        for provider, free, was in zip(programme.providers, room, before):
-            assert 0 <= provider.enrolled <= provider.capacity
-            assert new_year or provider.enrolled - was <= free
+    for new_year, year in months_within_capacity(model, programme, 24):
         assert int(model.children.enrolled_behavioral_health.sum()) == sum(p.enrolled for p in programme.providers)
         waited += int((model.children.reach_behavioral_health & 4).sum())
         if new_year:

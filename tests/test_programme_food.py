@@ -9,6 +9,8 @@ import numpy as np
 import simcity_kids as sk
 from simcity_kids.scenario import ScenarioConfig
 
+from need_service_checks import months_within_capacity
+
 Z = 4.0  # standard errors
 
 
@@ -65,21 +67,16 @@ def test_a_family_is_served_once_a_year_and_no_provider_exceeds_its_capacity(see
                          years=2)
     programme = model.programme("food")
     waited = 0
-    for _ in range(24):
-        new_year, year = model.calendar_month == 9, model.school_year
-        room = [p.capacity - p.enrolled for p in programme.providers]
-        before = [p.enrolled for p in programme.providers]
-        served_before = np.zeros(len(model.families), bool) if new_year else _served_families(model)
-        enrolled_before = np.zeros(len(model.children), bool) if new_year else model.children.enrolled_food.copy()
-        model.step()
-        for provider, free, was in zip(programme.providers, room, before):
-            assert 0 <= provider.enrolled <= provider.capacity
-            assert new_year or provider.enrolled - was <= free
+    served_before, enrolled_before = _served_families(model), model.children.enrolled_food.copy()
+    for new_year, year in months_within_capacity(model, programme, 24):
+        if new_year:  # a new school year: nobody has been served yet
+            served_before, enrolled_before = np.zeros_like(served_before), np.zeros(len(model.children), bool)
         assert int(model.children.enrolled_food.sum()) == sum(p.enrolled for p in programme.providers)
         newly = model.children.enrolled_food & ~enrolled_before
         assert not served_before[model.children.family[newly]].any()  # the family already holds the benefit
         assert programme.cost_usd[year] <= 300_000.0 * (1 + 1e-12)
         waited += int((model.children.reach_food & 4).sum())
+        served_before, enrolled_before = _served_families(model), model.children.enrolled_food.copy()
     assert waited > 0  # demand exceeded the slots: the test bites
 
 

@@ -13,7 +13,7 @@ import pytest
 import simcity_kids as sk
 from simcity_kids.cli import main
 from simcity_kids.programmes import REGISTRY, registered
-from simcity_kids.programmes.base import ENROLLED
+from simcity_kids.programmes.base import APPLIED, ELIGIBLE, ENROLLED, WAITED
 from simcity_kids.scenario import ScenarioConfig, builtin_scenarios
 
 NAMES = sorted(REGISTRY)
@@ -195,6 +195,31 @@ def test_reach_is_recorded_for_every_programme_by_year_and_group(seed):
         assert (reach["turned_away"] <= reach["eligible"] - reach["enrolled"] + 1e-6).all(), name
     served = {p.name: int((getattr(model.children, p.reach) & ENROLLED).sum()) for p in model.programmes}
     assert served  # the reach bits are reset each August: a new year starts empty
+
+
+def test_reach_counts_equal_the_children_counted_one_by_one(seed):
+    """Each programme's August reach (all groups together) equals a plain count of its children's reach bits,
+    the eligible children whose need is unmet included, times the children each simulated child stands for."""
+    model = sk.CityModel(_everything_on(0.5), "salem", seed=seed, years=1)
+    expected, record = {}, model.outcomes.record_programmes
+
+    def count_then_record(m: sk.CityModel) -> None:
+        for p in m.programmes:
+            reach = getattr(m.children, p.reach)
+            eligible, enrolled = (reach & ELIGIBLE) > 0, (reach & ENROLLED) > 0
+            expected.update({f"{p.name}_eligible": eligible.sum(), f"{p.name}_enrolled": enrolled.sum(),
+                             f"{p.name}_waitlisted": ((reach & WAITED) > 0).sum(),
+                             f"{p.name}_turned_away": (((reach & APPLIED) > 0) & ~enrolled).sum(),
+                             f"{p.name}_unmet_needs": (eligible & p.in_need(m)).sum()})
+        record(m)
+
+    model.outcomes.record_programmes = count_then_record
+    model.run()
+    frame = model.outcomes.table()
+    recorded = frame[frame.group_kind == "all"].set_index("metric").value
+    assert sum(expected[k] for k in expected if k.endswith("_unmet_needs")) > 0
+    for metric, count in expected.items():
+        assert recorded[metric] == pytest.approx(count * model.child_weight), metric
 
 
 @pytest.mark.parametrize("name", list(builtin_scenarios()))

@@ -8,6 +8,8 @@ import numpy as np
 import simcity_kids as sk
 from simcity_kids.scenario import ScenarioConfig
 
+from need_service_checks import months_within_capacity
+
 Z = 4.0  # standard errors
 
 
@@ -71,14 +73,7 @@ def test_no_optometrist_ever_exceeds_capacity_and_the_budget_holds(seed):
                                      waitlist_order="highest_need"), seed=seed, years=2)
         programme = model.programme("vision")
         waited = 0
-        for _ in range(24):
-            new_year, year = model.calendar_month == 9, model.school_year  # September: counts start again
-            room = [p.capacity - p.enrolled for p in programme.providers]
-            before = [p.enrolled for p in programme.providers]
-            model.step()
-            for provider, free, was in zip(programme.providers, room, before):
-                assert 0 <= provider.enrolled <= provider.capacity
-                assert new_year or provider.enrolled - was <= free
+        for _, year in months_within_capacity(model, programme, 24):
             waited += int((model.children.reach_vision & 4).sum())
             assert programme.cost_usd[year] <= budget * (1 + 1e-12)
         assert waited > 0  # demand exceeded the slots: the test bites

@@ -131,8 +131,8 @@ class Learning:
         self._absence_cost = np.float32(self.params.absence_multiplier) * self.monthly_gain[grade]
         self._per_child_version = model.population.version
 
-    def school_month(self, model: CityModel, rows: slice = slice(None)) -> np.ndarray:
-        """The month's change against the national norm, before noise (SD), for ``rows`` (every child)."""
+    def school_month(self, model: CityModel, rows: slice) -> np.ndarray:
+        """The month's change against the national norm, before noise (SD), for ``rows`` (the pupils')."""
         delta = model.children.attendance[rows] - np.float32(model.needs.params.normal_attendance)
         delta *= self._absence_cost[rows]
         delta += self._school_gain[rows]

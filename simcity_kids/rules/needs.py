@@ -131,7 +131,6 @@ class Needs:
             "learning_penalty": (has @ [params.spec(n).learning_penalty for n in order]).astype(np.float32),
         }
         self._pattern: np.ndarray | None = None
-        self._pattern_version = -1  # the population's version the pattern was built for
         self.names = NEEDS
         self._summary: dict[str, np.ndarray] = {}
 
@@ -176,7 +175,7 @@ class Needs:
 
         Built once after the month's needs change; a service's resolve then updates only the children it
         concerns (``_toggle``)."""
-        if self._pattern is None or self._pattern_version != model.population.version:
+        if self._pattern is None:
             family = np.zeros(len(model.families), dtype=np.uint8)
             for bit, need in enumerate(self._family_needs, start=len(self._child_needs)):
                 family |= getattr(model.families, f"need_{need}").view(np.uint8) << np.uint8(bit)
@@ -184,7 +183,7 @@ class Needs:
             for bit, need in enumerate(self._child_needs):
                 pattern |= getattr(model.children, f"need_{need}").view(np.uint8) << np.uint8(bit)
             # as positions (intp): numpy then looks the summaries up without converting the index each time
-            self._pattern, self._summary, self._pattern_version = pattern.astype(np.intp), {}, model.population.version
+            self._pattern, self._summary = pattern.astype(np.intp), {}
         if field not in self._summary:
             self._summary[field] = self._by_pattern[field][self._pattern]
         return self._summary[field]
@@ -225,7 +224,7 @@ class Needs:
     def _toggle(self, model: CityModel, need: str, rows: np.ndarray) -> None:
         """Keep the unmet-need patterns and their look-ups current after ``need`` switched for ``rows`` (children
         for a child need, families for a family need): work for the children concerned only."""
-        if self._pattern is None or self._pattern_version != model.population.version or rows.size == 0:
+        if self._pattern is None or rows.size == 0:
             return  # built afresh when next asked for, or nothing changed
         if self.params.spec(need).level == "child":
             hit = rows
