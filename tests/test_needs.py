@@ -101,6 +101,28 @@ def test_two_services_resolving_in_one_month_draw_independently(seed):
     assert not np.array_equal(*waits)
 
 
+def test_resolving_some_childrens_needs_leaves_everyone_elses_needs_alone(seed):
+    """Common random numbers: a person's need draws are their own, so after a service resolves some children's
+    vision needs, every other child's needs change in the same months as in the run without the service (up to
+    the September turnover, which moves rows)."""
+    runs = [sk.CityModel(seed=seed, years=1) for _ in range(2)]
+    for model in runs:
+        model.step()
+    served = np.flatnonzero(runs[1].children.need_vision)[::2]
+    assert runs[1].needs.resolve(runs[1], "vision", served, service="test").size == served.size
+    others = np.ones(len(runs[0].children), dtype=bool)
+    others[served] = False
+    for _ in range(10):
+        for model in runs:
+            model.step()
+        for need in NEEDS:
+            level = runs[0].needs.params.spec(need).level
+            people = [model.children if level == "child" else model.families for model in runs]
+            rows = others if level == "child" else slice(None)
+            for field in (f"need_{need}", f"wait_{need}"):
+                np.testing.assert_array_equal(*(getattr(p, field)[rows] for p in people), err_msg=field)
+
+
 def test_resolving_an_unknown_need_is_refused(model):
     with pytest.raises(ValueError, match="unknown need 'glasses'; allowed: vision"):
         model.needs.resolve(model, "glasses", np.arange(3), service="test")
