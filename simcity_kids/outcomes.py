@@ -104,13 +104,15 @@ class Outcomes:
     def _margins(self, table: np.ndarray, by_grade: bool):
         """Yield (kind, labels, grade labels, block) for each breakdown of a cross-classified table (grade,
         group axes..., metric): the block is its (grades, groups, metrics) margin."""
-        group_axes = range(1, table.ndim - 1)
-        breakdowns = [("all", ["all"], tuple(group_axes))] + [
-            (kind, labels, tuple(a for a in group_axes if a != axis))
-            for axis, (kind, labels, _) in zip(group_axes, self._kinds)]
+        *first, last = range(1, table.ndim - 1)  # the group axes; the last (neighborhoods) is the longest, so it
+        without_last = table.sum(axis=last)  # is summed away once and the other breakdowns start from there
+        breakdowns = [("all", ["all"], without_last, tuple(first))]
+        for axis, (kind, labels, _) in zip([*first, last], self._kinds):
+            source, other = (table, first) if axis == last else (without_last, [a for a in first if a != axis])
+            breakdowns.append((kind, labels, source, tuple(other)))
         grades = [*GRADES, GRADE_ALL] if by_grade else [GRADE_ALL]
-        for kind, labels, other in breakdowns:
-            block = table.sum(axis=other).reshape(table.shape[0], len(labels), table.shape[-1])
+        for kind, labels, source, other in breakdowns:
+            block = source.sum(axis=other).reshape(table.shape[0], len(labels), table.shape[-1])
             total = block.sum(axis=0, keepdims=True)
             yield kind, labels, grades, (np.concatenate([block, total]) if by_grade else total)
 
