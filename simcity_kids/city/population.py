@@ -60,7 +60,7 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     # Income order: every disadvantaged family below every other, by advantage within each group.
     n_families = neighborhood.size
     rank = np.empty(n_families)
-    rank[np.argsort(advantage - 1e3 * disadvantaged, kind="stable")] = (np.arange(n_families) + 0.5) / n_families
+    rank[np.argsort(advantage - 1e3 * disadvantaged)] = (np.arange(n_families) + 0.5) / n_families  # no ties
     log_income = np.log(profile.median_household_income_usd) + params.log_income_sd * ndtri(rank)
     income_z = (log_income - np.log(params.national_median_income_usd)) / params.log_income_sd
     parent_ba = rng.random(n_families) < 1 / (1 + np.exp(
@@ -109,7 +109,7 @@ def _children_in_families(profile: CityProfile, params: PopulationParams,
     sizes = 1 + rng.poisson(params.extra_children_per_family, size=ages.size)
     sizes = sizes[: np.searchsorted(np.cumsum(sizes), ages.size) + 1]
     sizes[-1] -= sizes.sum() - ages.size
-    order = np.argsort(ages + rng.uniform(0, params.sibling_age_spread, ages.size), kind="stable")
+    order = np.argsort(ages + rng.uniform(0, params.sibling_age_spread, ages.size))  # continuous: no ties
     child_family = np.empty(ages.size, dtype=np.int32)
     child_family[order] = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
     return ages, child_family

@@ -19,8 +19,9 @@ def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
 
 
 def top_share(latent: np.ndarray, weight: np.ndarray, share: float) -> np.ndarray:
-    """Flag the rows with the highest latent until their weight reaches ``share`` of the total weight."""
-    order = np.argsort(-latent, kind="stable")
+    """Flag the rows with the highest latent until their weight reaches ``share`` of the total weight. Rows of equal
+    latent come in any order (a fast unstable sort): callers pass continuous draws, or -inf for rows they mask out."""
+    order = np.argsort(-latent)
     cumulative = np.cumsum(weight[order])
     flagged = np.zeros(latent.size, dtype=bool)
     flagged[order[cumulative <= share * weight.sum() + 0.5]] = True
