@@ -283,6 +283,7 @@ class Needs:
 def _months_to_change(draw: np.ndarray, chance: np.ndarray) -> np.ndarray:
     """Months until the next change when each month changes with ``chance``: geometric (at least 1), by the
     inverse CDF of one uniform ``draw`` per person; a chance of 0 (a need with prevalence 0 never starts) waits
-    longer than any run."""
-    months = np.floor(np.log1p(-draw) / np.log1p(-np.minimum(np.maximum(chance, 1e-12), 1.0))) + 1.0
+    longer than any run, and a chance of 1 changes next month."""
+    with np.errstate(divide="ignore"):  # a chance of 1: log 0 = -inf, and every draw gives 1 month
+        months = np.floor(np.log1p(-draw) / np.log1p(-np.maximum(chance, 1e-12))) + 1.0
     return np.minimum(months, np.iinfo(np.int16).max).astype(np.int16)
