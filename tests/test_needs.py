@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import simcity_kids as sk
@@ -90,15 +91,21 @@ def test_a_resolved_need_arises_again_at_the_onset_rate(model):
         assert abs(waits.mean() - 1 / onset) < Z * standard_error, (flag, waits.mean(), 1 / onset)
 
 
-def test_two_services_resolving_in_one_month_draw_independently(seed):
+@pytest.mark.parametrize("other", [("school_nurse", 1), ("clinic", 2)], ids=["other service", "other month"])
+def test_a_resolution_draws_from_its_service_and_months_stream(seed, other):
+    """Children whose need is resolved by another service, or by the same service a month later, get
+    independent months until the need returns."""
     waits = []
-    for service in ("clinic", "school_nurse"):
+    for service, months in (("clinic", 1), other):
         model = sk.CityModel(seed=seed, years=1)
-        model.step()
+        for _ in range(months):
+            model.step()
         rows = model.needs.resolve(model, "chronic_health", np.flatnonzero(model.children.need_chronic_health),
                                    service=service)
-        waits.append(model.children.wait_chronic_health[rows])
-    assert not np.array_equal(*waits)
+        waits.append(pd.Series(model.children.wait_chronic_health[rows], index=rows))
+    both = waits[0].index.intersection(waits[1].index)
+    assert both.size > 50
+    assert np.mean(waits[0][both].to_numpy() == waits[1][both].to_numpy()) < 0.2
 
 
 def test_resolving_some_childrens_needs_leaves_everyone_elses_needs_alone(seed):
