@@ -260,3 +260,6 @@ def test_run_results_give_each_programmes_reach_and_cost_and_compare_splits_the_
     split = compared[[c for c in compared.columns if c.startswith("extra_cost_usd: ")]]
     assert split.shape[1] > 5
     np.testing.assert_allclose(split.sum(axis=1), compared["extra_cost_usd"], rtol=1e-9)
+    # closing the gap is a fall of the Q5-Q1 reading gap; per million dollars of the extra cost
+    closed = -compared["reading: income Q5-Q1 change"] / (compared["extra_cost_usd"] / 1e6)
+    np.testing.assert_allclose(compared["reading Q5-Q1 gap closed per $1M"], closed, rtol=1e-9)
