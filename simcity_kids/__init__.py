@@ -3,9 +3,10 @@
 Public API::
 
     import simcity_kids as sk
-    base = sk.run("baseline", city="salem", years=10, seed=1)
-    summer = sk.run("universal_summer", city="salem", years=10, seed=1)
-    print(sk.compare(base, summer))
+    result = sk.run("universal_summer", city="salem", years=10, seed=1)
+    print(result.gaps())
+    comparison = sk.compare(["baseline", "universal_summer"], city="salem", seeds=5)
+    print(comparison.summary())
 
 Imports are lazy so that the command line starts fast.
 """
@@ -22,7 +23,8 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 _EXPORTS = {
-    "run": "api", "compare": "api", "RunResult": "api",
+    "run": "api", "RunResult": "api",
+    "compare": "experiments", "run_experiment": "experiments", "run_one": "experiments", "Comparison": "experiments",
     "CityModel": "model",
     "ScenarioConfig": "scenario", "load_scenario": "scenario",
     "CityProfile": "city.profile", "load_city": "city.profile", "builtin_cities": "city.profile",

@@ -258,6 +258,20 @@ class Outcomes:
         total = sum(model.cabinet.budget_usd.values())
         self.add_value(model, "cost_usd", "programme", "total", total)
 
+    def final_scores(self, model: CityModel) -> pd.DataFrame:
+        """Each pupil's id, grade, groups and measured reading and math now (at the end of a run): two runs on the
+        same seed compared child by child give the winners and losers of a scenario (stable ids)."""
+        pupils = model.population.pupil_rows(model)
+        children = model.children
+        self.groups(model, by_grade=False)  # the group labels of this month
+        reading, math = model.learning.observed(model, pupils)
+        grade = np.clip(children.age[pupils].astype(np.int32) - SCHOOL_AGES[0], 0, 12)
+        frame = {"id": children.id[pupils], "grade": pd.Categorical.from_codes(grade, [*GRADES])}
+        for kind, labels, codes in self._kinds:
+            frame[kind] = pd.Categorical.from_codes(codes[pupils].astype(np.int32), labels)
+        frame.update(reading=reading.astype(np.float32), math=math.astype(np.float32))
+        return pd.DataFrame(frame)
+
     # --- tables ---------------------------------------------------------------------------------------------
     def table(self) -> pd.DataFrame:
         frame = pd.DataFrame(self._columns)

@@ -1,0 +1,235 @@
+"""Reading an experiment's store: ensemble means with 95% intervals, paired differences from the reference,
+costs, winners and losers, sensitivity indices and the cost-versus-gap-closed frontier.
+
+Replicate i of every scenario and design point ran on the same seed with the same named random streams, so a
+difference is taken replicate by replicate (paired) and its interval comes from the spread of those
+differences, which common random numbers make much smaller than the spread of either run. Intervals are
+Student-t intervals over replicates (mean +/- t(0.975, n-1) x sd / sqrt(n)); with one replicate they are NaN.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..core.validation import ConfigError
+from .config import outcome_parts
+from .design import sensitivity_indices
+from .plan import Plan
+from .store import MANIFEST, ResultsStore, read_manifest
+
+COST = "cost_usd/total"
+SERVED = "children_served"  # enrolments in every programme together (a child in two programmes counts twice)
+SUBJECTS = ("reading", "math")
+WINNER_GROUPS = ("all", "income_quintile", "disadvantaged", "race", "english_learner")
+KEYS = ["scenario", "point", "year", "outcome"]
+
+
+def interval(values: pd.core.groupby.SeriesGroupBy | pd.Series) -> pd.DataFrame:
+    """Mean, standard deviation, count and 95% Student-t interval of each group of ``values``."""
+    table = values.agg(["mean", "std", "count"]).rename(columns={"std": "sd", "count": "n"})
+    half = stats.t.ppf(0.975, np.maximum(table["n"] - 1, 1)) * table["sd"] / np.sqrt(table["n"])
+    half = half.where(table["n"] > 1)
+    return table.assign(ci_low=table["mean"] - half, ci_high=table["mean"] + half)
+
+
+def extract(table: pd.DataFrame, outcomes: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """A run's outcomes of interest, its total cost and its children served, by year: columns year, outcome,
+    value (an outcome missing from the table has no rows)."""
+    keys = pd.DataFrame([(*outcome_parts(name), name) for name in dict.fromkeys([*outcomes, COST])],
+                        columns=["metric", "group", "grade", "outcome"])
+    table = table.astype({"metric": str, "group": str, "grade": str, "group_kind": str})
+    chosen = table.merge(keys, on=["metric", "group", "grade"])[["year", "outcome", "value"]]
+    whole = table[(table.grade == "all") & (table.group_kind == "all")]
+    served = whole[whole.metric.str.endswith("_enrolled")].groupby("year", as_index=False)["value"].sum()
+    return pd.concat([chosen, served.assign(outcome=SERVED)], ignore_index=True)
+
+
+class Comparison:
+    """An experiment's results (a folder written by :func:`simcity_kids.experiments.run_plan`)."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+        manifest_path = self.folder / MANIFEST
+        if not manifest_path.is_file():
+            raise ConfigError(folder, "", "is not an experiment folder (no manifest.json)")
+        self.manifest = read_manifest(manifest_path)
+        self.plan = Plan.from_json(self.manifest["plan"], str(manifest_path))
+        self.store = ResultsStore(self.folder)
+        self.temporary = None  # a temporary folder that holds the results, removed with this object
+
+    @property
+    def reference(self) -> str:
+        return self.plan.reference
+
+    def runs(self) -> pd.DataFrame:
+        """One row per planned run: scenario, point, replicate, seed, status (done, failed, pending) and error."""
+        rows = []
+        for spec in self.plan.runs:
+            failure = None if self.store.done(spec.run_id) else self.store.failure(spec.run_id)
+            status = "done" if self.store.done(spec.run_id) else "failed" if failure else "pending"
+            rows.append({"run_id": spec.run_id, "scenario": spec.scenario, "point": spec.point,
+                         "replicate": spec.replicate, "seed": spec.seed, "status": status, "error": failure})
+        return pd.DataFrame(rows)
+
+    # --- the numbers every table starts from ---------------------------------------------------------------
+    @cached_property
+    def values(self) -> pd.DataFrame:
+        """Long table of every finished run's outcomes of interest, total cost and children served, by year."""
+        frames = [extract(self.store.outcomes(spec.run_id), self.plan.outcomes).assign(
+                  scenario=spec.scenario, point=spec.point, replicate=spec.replicate)
+                  for spec in self.plan.runs if self.store.done(spec.run_id)]
+        if not frames:
+            raise ConfigError(self.folder, "", "has no finished runs yet")
+        frame = pd.concat(frames, ignore_index=True)
+        missing = [name for name in self.plan.outcomes if name not in set(frame.outcome)]
+        if missing:
+            metrics = sorted(set(self.store.outcomes(self._first_done()).metric.astype(str)))
+            raise ConfigError(self.plan.source, "outcomes", f"{missing[0]!r} is not in the runs' outcomes table; "
+                              f"metrics: {', '.join(metrics[:40])} ... (groups and grades as in outcomes.csv)")
+        return frame
+
+    def _first_done(self) -> str:
+        return next(spec.run_id for spec in self.plan.runs if self.store.done(spec.run_id))
+
+    def _paired(self, outcomes: list[str] | None = None) -> pd.DataFrame:
+        """Each non-reference run's values beside the reference's on the same replicate (and point, when the
+        reference is varied by the design too): columns value and reference."""
+        values = self.values if outcomes is None else self.values[self.values.outcome.isin(outcomes)]
+        reference = values[values.scenario == self.reference].drop(columns="scenario")
+        others = values[values.scenario != self.reference]
+        on = ["replicate", "year", "outcome"] + (["point"] if self.reference in self.plan.designed else [])
+        reference = reference.rename(columns={"value": "reference"})
+        if "point" not in on:
+            reference = reference[reference.point == 0].drop(columns="point")
+        return others.merge(reference, on=on, how="inner")
+
+    # --- tables ---------------------------------------------------------------------------------------------
+    def estimates(self) -> pd.DataFrame:
+        """Per scenario, point, year and outcome: mean over replicates, sd, n and 95% interval."""
+        return interval(self.values.groupby(KEYS)["value"])
+
+    def differences(self) -> pd.DataFrame:
+        """Per non-reference scenario, point, year and outcome: the paired difference from the reference
+        (scenario minus reference, replicate by replicate) with its 95% interval, and the interval the same runs
+        would give unpaired (Welch), for comparison."""
+        paired = self._paired()
+        table = interval(paired.assign(difference=paired.value - paired.reference).groupby(KEYS)["difference"])
+        groups = paired.groupby(KEYS)
+        var_s, var_r = groups["value"].var(), groups["reference"].var()
+        n = groups["value"].count()
+        se = np.sqrt(var_s / n + var_r / n)
+        df = se**4 / ((var_s / n) ** 2 / (n - 1) + (var_r / n) ** 2 / (n - 1))
+        half = (stats.t.ppf(0.975, df.fillna(1).clip(lower=1)) * se).where(n > 1)
+        return table.assign(unpaired_ci_low=table["mean"] - half, unpaired_ci_high=table["mean"] + half)
+
+    @property
+    def primary(self) -> str:
+        """The outcome a cost is set against: the first outcome of interest that is not the cost."""
+        return next(name for name in self.plan.outcomes if name != COST)
+
+    def costs(self) -> pd.DataFrame:
+        """Per scenario, point and year (means over replicates with 95% intervals): total cost (USD), cost per
+        child served (USD per enrolment), extra cost over the reference (USD) and the primary outcome's gap
+        closed per million dollars of extra cost (-change / (extra cost / 1e6); NaN where nothing extra is spent).
+        """
+        values = self.values.pivot_table(index=["scenario", "point", "replicate", "year"], columns="outcome",
+                                         values="value", observed=True)
+        per_run = pd.DataFrame({"cost_usd": values[COST],
+                                "cost_per_child_served_usd": values[COST] / values[SERVED].where(values[SERVED] > 0)})
+        paired = self._paired([COST, self.primary]).pivot_table(
+            index=["scenario", "point", "replicate", "year"], columns="outcome", values=["value", "reference"],
+            observed=True)
+        extra = paired[("value", COST)] - paired[("reference", COST)]
+        change = paired[("value", self.primary)] - paired[("reference", self.primary)]
+        per_run = per_run.join(pd.DataFrame({"extra_cost_usd": extra,
+                                             "gap_closed_per_1m_usd": (-change / (extra / 1e6)).where(extra > 0)}))
+        long = per_run.reset_index().melt(id_vars=["scenario", "point", "replicate", "year"], var_name="measure")
+        return interval(long.dropna(subset=["value"]).groupby(["scenario", "point", "year", "measure"])["value"])
+
+    def winners_losers(self) -> pd.DataFrame:
+        """Child by child, at the end of the run: the share of each group's pupils whose score (reading, math)
+        under the scenario is above (winners) or below (losers) their own score under the reference on the same
+        seed by more than ``threshold_sd``; means over replicates with 95% intervals."""
+        threshold = self.plan.threshold_sd
+        rows = []
+        for spec in self.plan.runs:
+            if spec.scenario == self.reference or not self.store.done(spec.run_id):
+                continue
+            point = spec.point if self.reference in self.plan.designed else 0
+            reference = next(s for s in self.plan.runs if s.scenario == self.reference and s.point == point
+                             and s.replicate == spec.replicate)
+            if not self.store.done(reference.run_id):
+                continue
+            pupils = self.store.children(spec.run_id).merge(
+                self.store.children(reference.run_id)[["id", *SUBJECTS]], on="id", suffixes=("", "_reference"))
+            for subject in SUBJECTS:
+                change = pupils[subject] - pupils[f"{subject}_reference"]
+                flags = pd.DataFrame({"winners": change > threshold, "losers": change < -threshold,
+                                      "all": "all", **{kind: pupils[kind] for kind in WINNER_GROUPS[1:]}})
+                for kind in WINNER_GROUPS:
+                    shares = flags.groupby(kind, observed=True)[["winners", "losers"]].mean()
+                    for group, share in shares.iterrows():
+                        rows.append({"scenario": spec.scenario, "point": spec.point, "subject": subject,
+                                     "group_kind": kind, "group": str(group), "replicate": spec.replicate,
+                                     "winners": share["winners"], "losers": share["losers"]})
+        long = pd.DataFrame(rows).melt(id_vars=["scenario", "point", "subject", "group_kind", "group", "replicate"],
+                                       var_name="share")
+        return interval(long.groupby(["scenario", "point", "subject", "group_kind", "group", "share"],
+                                     sort=False)["value"])
+
+    def sensitivity(self) -> pd.DataFrame:
+        """Sobol or Morris indices of each outcome of interest in the final year, per designed scenario: the
+        outcome at each design point is its mean over replicates. Empty without a Sobol or Morris design."""
+        design = self.plan.design
+        if design is None or design.method not in ("sobol", "morris"):
+            return pd.DataFrame()
+        final = self.values[self.values.year == self.values.year.max()]
+        frames = []
+        for scenario in self.plan.designed:
+            for outcome in self.plan.outcomes:
+                means = final[(final.scenario == scenario) & (final.outcome == outcome)].groupby("point")["value"]
+                outputs = means.mean().reindex(range(len(design.samples)))
+                if outputs.isna().any():
+                    continue  # some points have not run yet
+                frames.append(sensitivity_indices(design, outputs.to_numpy()).assign(scenario=scenario,
+                                                                                      outcome=outcome))
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def frontier(self) -> pd.DataFrame:
+        """Every scenario and point with its mean yearly extra cost over the reference (USD) and the primary
+        outcome's gap closed in the final year (SD, mean over replicates), and whether it is on the Pareto
+        front: no other option closes at least as much for no more money, and more or for less."""
+        costs = self.costs().xs("extra_cost_usd", level="measure")["mean"].groupby(["scenario", "point"]).mean()
+        differences = self.differences()
+        final = differences.index.get_level_values("year").max()
+        closed = -differences.xs((final, self.primary), level=("year", "outcome"))["mean"]
+        table = pd.DataFrame({"extra_cost_usd": costs, "gap_closed": closed}).dropna()
+        cost, gain = table["extra_cost_usd"].to_numpy(), table["gap_closed"].to_numpy()
+        dominated = [bool(np.any((cost <= c) & (gain >= g) & ((cost < c) | (gain > g)))) for c, g in zip(cost, gain)]
+        table["efficient"] = ~np.array(dominated, dtype=bool)
+        if self.plan.design is not None:
+            points = pd.DataFrame(self.plan.design.samples, columns=list(self.plan.design.names))
+            table = table.join(points, on="point")
+        return table.sort_values("extra_cost_usd")
+
+    def summary(self) -> pd.DataFrame:
+        """The final year at a glance: each outcome's mean [95% interval] per scenario and point, and for the other
+        scenarios the paired difference from the reference."""
+        estimates, differences = self.estimates(), self.differences()
+        final = estimates.index.get_level_values("year").max()
+
+        def shown(table: pd.DataFrame) -> pd.Series:
+            table = table.xs(final, level="year")
+            text = table["mean"].map("{:.3f}".format)
+            bounds = table["ci_low"].map("{:.3f}".format) + ", " + table["ci_high"].map("{:.3f}".format)
+            return (text + (" [" + bounds + "]").where(table["ci_low"].notna(), "")).rename(None)
+
+        columns = {"mean [95% CI]": shown(estimates)}
+        if len(differences):
+            columns[f"minus {self.reference} [95% CI]"] = shown(differences)
+        return pd.DataFrame(columns).fillna("")
