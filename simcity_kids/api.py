@@ -1,4 +1,4 @@
-"""The public API: run a scenario on a city, read its gaps, compare it with another run, save it."""
+"""The public API of one run: run a scenario on a city, read its gaps, save it (``experiments`` compares runs)."""
 
 from __future__ import annotations
 
@@ -110,30 +110,6 @@ def run(scenario: ScenarioConfig | str | Path | None = None, city: CityProfile |
     model = CityModel(scenario, city, seed=seed, years=years, scale=scale).run(progress=progress)
     return RunResult(model.config, model.config_source, model.full_city, seed, years, scale,
                      model.outcomes.table(), model.outcomes.trace())
-
-
-def compare(baseline: RunResult, scenario: RunResult) -> pd.DataFrame:
-    """Scenario minus baseline (run on the same seed), by year: each main gap's change (negative = narrower),
-    the extra cost in total and by programme, and the income gap closed per million dollars of extra spending.
-
-    A package's gap closed is not split between its programmes: run each programme alone for that."""
-    change = scenario.gaps() - baseline.gaps()
-    cost = scenario.summary()["cost_usd"] - baseline.summary()["cost_usd"]
-    table = change.add_suffix(" change")
-    table["extra_cost_usd"] = cost
-    by_programme = [_programme_costs(run) for run in (scenario, baseline)]
-    extra = by_programme[0].sub(by_programme[1], fill_value=0.0)
-    for programme in extra.columns[(extra != 0).any()]:
-        table[f"extra_cost_usd: {programme}"] = extra[programme]
-    closed = -change["reading: income Q5-Q1"]
-    table["reading Q5-Q1 gap closed per $1M"] = (closed / (cost / 1e6)).where(cost > 0)
-    return table
-
-
-def _programme_costs(result: RunResult) -> pd.DataFrame:
-    frame = result.outcomes
-    rows = frame[(frame.metric == "cost_usd") & (frame.group_kind == "programme") & (frame.group != "total")]
-    return rows.pivot_table(index="year", columns="group", values="value", observed=True)
 
 
 def _hash_model(model: CityProfile) -> str:

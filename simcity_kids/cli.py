@@ -1,5 +1,7 @@
 """The command line: ``simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K]
-[--out DIR] [--quiet]``, ``simcity-kids cities``, ``simcity-kids scenarios`` and ``simcity-kids parameters``.
+[--out DIR] [--quiet]``; ``simcity-kids compare A B ... [--seeds N]`` and ``simcity-kids experiment FILE.toml
+[--resume] [--workers N] [--dask ADDRESS]`` (runs written to a results folder as they finish);
+``simcity-kids report FOLDER``; ``simcity-kids cities``, ``scenarios`` and ``parameters``.
 
 Heavy imports (mesa, pandas) happen inside the commands so that ``--help`` answers at once. Bad input, a
 command-line usage error included, prints one line naming the file or argument and what is allowed, and
@@ -76,11 +78,131 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="output folder (default: simcity-output/SCENARIO-CITY-seedS)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare = commands.add_parser(
+        "compare", help="run scenarios over several seeds and compare them with the first, paired",
+        description="Run every scenario on the same seeds (replicate i of each on seed S+i), write each run to "
+        "the results folder as it finishes, and print each outcome in the final year with its 95%% interval and "
+        "the paired difference from the first scenario.")
+    compare.add_argument("scenarios", nargs="+", help="scenario TOML files or shipped names; the first is the "
+                         "reference (e.g. baseline)")
+    compare.add_argument("--city", default="salem", help="built-in city name, city TOML path or folder of city CSV "
+                         "files (default: salem)")
+    compare.add_argument("--seeds", type=_positive, default=5, help="replicates of every scenario (default: 5)")
+    compare.add_argument("--seed", type=_number("seed"), default=0, help="first seed (default: 0)")
+    compare.add_argument("--years", type=_number("years"), default=10, help="years to simulate (default: 10)")
+    compare.add_argument("--scale", type=_number("scale"), default=1.0, help="simulate 1/K of the children "
+                         "(default: 1)")
+    _executor_arguments(compare, "simcity-output/compare-SCENARIOS-CITY")
+    experiment = commands.add_parser(
+        "experiment", help="run an experiment file (scenarios x design points x seeds) into a results folder",
+        description="Run an experiment TOML file (see experiments/), or rerun an earlier experiment from its "
+        "manifest.json, writing each run to the results folder as it finishes; print the final year's summary.")
+    experiment.add_argument("file", type=Path, help="experiment TOML file, or an earlier results folder's "
+                            "manifest.json")
+    experiment.add_argument("--seeds", type=_positive, default=None, help="replicates (default: as the file says)")
+    experiment.add_argument("--years", type=_number("years"), default=None, help="years (default: as the file says)")
+    experiment.add_argument("--samples", type=_positive, default=None,
+                            help="design samples (default: as the file says); small values try a big design")
+    _executor_arguments(experiment, "simcity-output/experiment-NAME")
+    report = commands.add_parser("report", help="write a self-contained HTML report of a results folder",
+                                 description="Write FOLDER/report.html: gap trajectories with intervals, paired "
+                                 "differences, cost against gap closed, winners and losers, sensitivity indices. "
+                                 "It needs no internet to open.")
+    report.add_argument("folder", type=Path, help="a results folder written by 'compare' or 'experiment'")
+    report.add_argument("--out", type=Path, default=None, help="HTML file (default: FOLDER/report.html)")
     commands.add_parser("cities", help="list the built-in cities with their pupils and main shares")
     commands.add_parser("scenarios", help="list the shipped scenarios and the question each answers")
     commands.add_parser("parameters", help="print the parameter reference (Markdown): every scenario key with "
                         "its default, unit, allowed range and source")
     return parser
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
+def _executor_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument("--workers", type=_positive, default=None,
+                        help="processes of the local pool (default: every core; 1 runs serially)")
+    parser.add_argument("--dask", default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster: a scheduler's address (tcp://HOST:PORT), or 'local' to start "
+                        "a local cluster of --workers processes")
+    parser.add_argument("--out", type=Path, default=None, help=f"results folder (default: {default_out})")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted run of the same experiment "
+                        "in --out: finished runs are kept, the others are run")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _print_summary(comparison) -> None:
+    import pandas as pd
+
+    plan = comparison.plan
+    runs = comparison.runs()
+    failed = runs[runs.status == "failed"]
+    print(f"\n{plan.name}: {plan.city.name}, {plan.years} years, {len(plan.seeds)} seeds, reference "
+          f"'{plan.reference}'. Final year (year {plan.years - 1}), mean over seeds [95% interval]:")
+    with pd.option_context("display.width", 250, "display.max_rows", 200, "display.max_colwidth", 60,
+                           "display.float_format", "{:.4g}".format):
+        if plan.design is None or len(plan.design.samples) <= 12:
+            print(comparison.summary().to_string())
+        else:
+            print(f"(a {plan.design.method} design of {len(plan.design.samples)} points: see the report)")
+        indices = comparison.sensitivity()
+        if len(indices):
+            print(f"\nSensitivity of {comparison.primary} ({plan.design.method}), largest first:")
+            table = indices[indices.outcome == comparison.primary].pivot_table(
+                index="parameter", columns="index", values="value")
+            print(table.sort_values(table.columns[-1] if plan.design.method == "sobol" else "mu_star",
+                                    ascending=False).head(15).to_string())
+        if plan.design is not None and len(plan.scenarios) > 1:
+            print(f"\nCost against {comparison.primary} closed in the final year (Pareto-efficient options):")
+            frontier = comparison.frontier()
+            print(frontier[frontier.efficient].to_string())
+    print(f"\n{(runs.status == 'done').sum()} of {len(runs)} runs done, {len(failed)} failed; results in "
+          f"{comparison.folder} (HTML report: simcity-kids report {comparison.folder})")
+    for row in failed.itertuples():
+        print(f"  failed: {row.run_id}: {row.error}")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .core.output import safe_name
+    from .experiments import compare
+
+    city = Path(args.city).stem if args.city.endswith(".toml") else Path(args.city).name
+    default = "-".join(safe_name(Path(s).stem, "scenario") for s in args.scenarios)[:120]
+    out = args.out or Path("simcity-output") / f"compare-{default}-{safe_name(city, 'city')}"
+    comparison = compare(args.scenarios, args.city, seeds=args.seeds, seed=args.seed, years=args.years,
+                         scale=args.scale, workers=args.workers, dask=args.dask, out=out, resume=args.resume,
+                         progress=not args.quiet)
+    _print_summary(comparison)
+    return 1 if (comparison.runs().status == "failed").any() else 0
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from .core.output import safe_name
+    from .experiments import run_experiment
+    from .experiments.plan import load_plan
+
+    plan = load_plan(args.file, seeds=args.seeds, years=args.years, samples=args.samples)
+    out = args.out or Path("simcity-output") / f"experiment-{safe_name(plan.name, 'experiment')}"
+    comparison = run_experiment(args.file, out, resume=args.resume, workers=args.workers, dask=args.dask,
+                                progress=not args.quiet, seeds=args.seeds, years=args.years, samples=args.samples)
+    _print_summary(comparison)
+    return 1 if (comparison.runs().status == "failed").any() else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .experiments.report import write_report
+
+    print(f"Wrote {write_report(args.folder, args.out)}")
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -145,7 +267,8 @@ def _parameters(_: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "cities": _cities, "scenarios": _scenarios, "parameters": _parameters}
+COMMANDS = {"run": _run, "compare": _compare, "experiment": _experiment, "report": _report, "cities": _cities,
+            "scenarios": _scenarios, "parameters": _parameters}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -87,13 +87,15 @@ class CityModel(Calendar, mesa.Model):
         self.month += 1
 
     def run(self, progress: bool = False) -> CityModel:
-        """Run every month of every year; ``progress`` draws a yearly bar on a terminal's stderr."""
-        total = self.years * 12
-        show = progress and sys.stderr.isatty()
-        for _ in range(total - self.month):
-            self.step()
-            if show and self.month % 12 == 0:
-                _progress(self.school_year, self.years)
+        """Run every month of every year; ``progress`` draws a bar of years (tqdm) on a terminal's stderr."""
+        from tqdm.auto import tqdm
+
+        with tqdm(total=self.years, initial=self.month // 12, desc="simulating", unit="year",
+                  disable=not (progress and sys.stderr.isatty()), leave=False) as bar:
+            while self.month < self.years * 12:
+                self.step()
+                if self.month % 12 == 0:
+                    bar.update(1)
         return self
 
     def init_new_children(self, new: np.ndarray) -> None:
@@ -103,11 +105,3 @@ class CityModel(Calendar, mesa.Model):
             if init is not None:
                 init(self, new)
 
-
-def _progress(done: int, total: int) -> None:
-    width = 30
-    filled = width * done // total
-    sys.stderr.write(f"\r  simulating [{'#' * filled}{'.' * (width - filled)}] {done}/{total} years")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()

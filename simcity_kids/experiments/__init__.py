@@ -41,7 +41,7 @@ def compare(scenarios: Sequence[ScenarioConfig | str | Path], city: CityProfile 
                       threshold_sd=threshold_sd)
     temporary = tempfile.TemporaryDirectory(prefix="simcity-compare-") if out is None else None
     folder = Path(temporary.name) / "comparison" if temporary else Path(out)
-    run_plan(plan, folder, resume=resume, workers=workers, dask=dask, progress=progress, label="out")
+    run_plan(plan, folder, resume=resume, workers=workers, dask=dask, progress=progress)
     comparison = Comparison(folder)
     comparison.temporary = temporary  # removed with the Comparison
     return comparison

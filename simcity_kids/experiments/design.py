@@ -140,6 +140,16 @@ def numeric_value_at(config: Params, dotted: str) -> int | float | None:
     return node if isinstance(node, int | float) and not isinstance(node, bool) else None
 
 
+def is_parameter(config: Params, dotted: str) -> bool:
+    """Whether a dotted path names a parameter (not a section) of a configuration."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Params) or part not in type(node).model_fields:
+            return False
+        node = getattr(node, part)
+    return not isinstance(node, Params)
+
+
 def typed_overrides(base: Params, values: dict[str, float]) -> dict[str, Any]:
     """Dotted-path values as ``base`` declares them: a whole-number parameter gets a rounded int, so that a
     sampler's 3.0 (or an optimizer's 2.7) is a valid value and not a type error."""

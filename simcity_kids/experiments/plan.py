@@ -21,7 +21,7 @@ from ..core.output import safe_name
 from ..core.validation import ConfigError, check_arguments, validate
 from ..scenario import ScenarioConfig, builtin_scenarios, load_scenario
 from .config import DEFAULT_OUTCOMES, ExperimentConfig, read_experiment
-from .design import Design, make_design, numeric_value_at, typed_overrides
+from .design import Design, is_parameter, make_design, typed_overrides
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,8 @@ def _resolve(config: ExperimentConfig, resolved: list[ScenarioConfig], city: Cit
         base = scenarios[designed[0]]
         design = make_design(config.design, base)
         for path in design.names:
-            if numeric_value_at(base, path) is None:
-                raise ConfigError(source, "design.parameters", f"'{path}' is not a numeric scenario parameter "
+            if not is_parameter(base, path):
+                raise ConfigError(source, "design.parameters", f"'{path}' is not a scenario parameter "
                                   "(see 'simcity-kids parameters' for every dotted path)")
     plan = Plan(config.name, source, scenarios, city, config.years, config.scale,
                 tuple(config.seed + i for i in range(config.seeds)), config.outcomes, config.threshold_sd,

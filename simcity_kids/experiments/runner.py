@@ -58,7 +58,7 @@ def execute_run(task: RunTask) -> RunOutput:
 
 
 def run_plan(plan: Plan, folder: str | Path, *, resume: bool = False, workers: int | None = None,
-             dask: str | None = None, progress: bool = False, label: str = "--out") -> ResultsStore:
+             dask: str | None = None, progress: bool = False) -> ResultsStore:
     """Run every unfinished run of ``plan`` into ``folder`` and return the store.
 
     ``workers``: processes of the local pool (default: every core; 1 runs serially in this process); ``dask``:
@@ -70,7 +70,7 @@ def run_plan(plan: Plan, folder: str | Path, *, resume: bool = False, workers: i
     if dask is not None:
         check_kind("dask", dask, (str,), "a scheduler address such as tcp://127.0.0.1:8786, or 'local'")
     store = ResultsStore(folder)
-    manifest = store.open(plan, resume, label)
+    manifest = store.open(plan, resume)
     todo = [spec for spec in plan.runs if not store.done(spec.run_id)]
     tasks = [RunTask(spec, plan.configuration(spec), plan.city, plan.years, plan.scale) for spec in todo]
     manifest["executor"] = _executor_name(workers, dask, len(tasks))

@@ -71,7 +71,7 @@ class ResultsStore:
         self.runs_folder = self.folder / RUNS
 
     # --- opening ----------------------------------------------------------------------------------------------
-    def open(self, plan: Plan, resume: bool, label: str = "--out") -> dict[str, Any]:
+    def open(self, plan: Plan, resume: bool) -> dict[str, Any]:
         """Make the folder ready for ``plan``: new, or (with ``resume``) the same plan's earlier folder, whose
         leftover temporary files are removed. Returns the manifest to keep up to date."""
         manifest_path = self.folder / MANIFEST
@@ -79,22 +79,25 @@ class ResultsStore:
             earlier = read_manifest(manifest_path)
             done = sum(1 for spec in plan.runs if self.done(spec.run_id))
             if earlier["config_hash"] != plan.config_hash():
-                raise ConfigError(label, "", f"{str(self.folder)!r} holds another experiment "
+                raise ConfigError("out", "", f"{str(self.folder)!r} holds another experiment "
                                   f"('{earlier['plan'].get('name')}', different configuration hash); choose "
-                                  "another folder")
+                                  "another folder", argument=True)
             if not resume:
-                raise ConfigError(label, "", f"{str(self.folder)!r} already holds this experiment ({done} of "
+                raise ConfigError("out", "", f"{str(self.folder)!r} already holds this experiment ({done} of "
                                   f"{len(plan.runs)} runs done): pass --resume to finish it, or choose another "
-                                  "folder")
+                                  "folder", argument=True)
             for leftover in self.runs_folder.glob(f"{PARTIAL}*"):
                 leftover.unlink(missing_ok=True)
             manifest = earlier
             manifest["resumed_utc"] = [*manifest.get("resumed_utc", []), now()]
         else:
             if self.folder.exists() and any(self.folder.iterdir()):
-                raise ConfigError(label, "", f"{str(self.folder)!r} is a folder holding other things; allowed: a "
-                                  "new or empty folder, or this experiment's folder with --resume")
-            check_output_folder(self.folder, label)
+                raise ConfigError("out", "", f"{str(self.folder)!r} is a folder holding other things; allowed: a "
+                                  "new or empty folder, or this experiment's folder with --resume", argument=True)
+            try:
+                check_output_folder(self.folder, "out")
+            except ConfigError as exc:
+                raise ConfigError("out", "", exc.problem, argument=True) from None
             manifest = {"experiment": plan.name, "source": plan.source, "config_hash": plan.config_hash(),
                         "versions": versions(), "seeds": list(plan.seeds), "started_utc": now(),
                         "ended_utc": None, "plan": plan.to_json(), "runs": {}}
