@@ -146,7 +146,7 @@ def _print_summary(comparison) -> None:
     plan = comparison.plan
     runs = comparison.runs()
     failed = runs[runs.status == "failed"]
-    print(f"\n{plan.name}: {plan.city.name}, {plan.years} years, {len(plan.seeds)} seeds, reference "
+    print(f"\n{plan.name}: {plan.city.name}, {plan.years} years, {len(plan.seeds)} seed{'s' if len(plan.seeds) > 1 else ''}, reference "
           f"'{plan.reference}'. Final year (year {plan.years - 1}), mean over seeds [95% interval]:")
     with pd.option_context("display.width", 250, "display.max_rows", 200, "display.max_colwidth", 60,
                            "display.float_format", "{:.4g}".format):

@@ -25,7 +25,7 @@ from simcity_kids.cli import main
 from simcity_kids.experiments import runner
 from simcity_kids.experiments.config import DesignConfig
 from simcity_kids.experiments.design import make_design, sensitivity_indices
-from simcity_kids.experiments.store import PARTIAL
+from simcity_kids.core.output import PARTIAL_PREFIX as PARTIAL
 
 from conftest import TEST_SEED
 

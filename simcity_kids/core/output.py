@@ -160,6 +160,25 @@ def write_folder_atomically(path: str | Path, write: Callable[[Path], None]) -> 
     return path
 
 
+def write_file_atomically(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a hidden temporary file beside ``path`` (``PARTIAL_PREFIX``), flush it to disk and
+    rename it into place: readers see no file or the whole file, never part of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{PARTIAL_PREFIX}{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def _sync_folder(folder: Path) -> None:
     """Flush every file of ``folder`` and the folder itself to disk, so that the rename publishes whole files."""
     for entry in folder.iterdir():

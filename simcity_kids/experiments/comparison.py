@@ -129,18 +129,26 @@ class Comparison:
 
     @property
     def primary(self) -> str:
-        """The outcome a cost is set against: the first outcome of interest that is not the cost."""
-        return next(name for name in self.plan.outcomes if name != COST)
+        """The gap a cost is set against: the first outcome of interest that is a gap (smaller is better), or the
+        first outcome if none is a gap (then "gap closed" is its fall)."""
+        outcomes = [name for name in self.plan.outcomes if name != COST]
+        return next((name for name in outcomes if outcome_parts(name)[0].endswith("_gap")), outcomes[0])
+
+    def _compared(self) -> bool:
+        """Whether any scenario other than the reference has finished runs."""
+        return bool((self.values.scenario != self.reference).any())
 
     def costs(self) -> pd.DataFrame:
         """Per scenario, point and year (means over replicates with 95% intervals): total cost (USD), cost per
-        child served (USD per enrolment), extra cost over the reference (USD) and the primary outcome's gap
-        closed per million dollars of extra cost (-change / (extra cost / 1e6); NaN where nothing extra is spent).
+        child served (USD per enrolment), extra cost over the reference (USD) and the ``primary`` gap closed per
+        million dollars of extra cost (-change / (extra cost / 1e6); none where nothing extra is spent).
         """
         values = self.values.pivot_table(index=["scenario", "point", "replicate", "year"], columns="outcome",
                                          values="value", observed=True)
         per_run = pd.DataFrame({"cost_usd": values[COST],
                                 "cost_per_child_served_usd": values[COST] / values[SERVED].where(values[SERVED] > 0)})
+        if not self._compared():
+            return self._intervals_of(per_run)
         paired = self._paired([COST, self.primary]).pivot_table(
             index=["scenario", "point", "replicate", "year"], columns="outcome", values=["value", "reference"],
             observed=True)
@@ -148,6 +156,10 @@ class Comparison:
         change = paired[("value", self.primary)] - paired[("reference", self.primary)]
         per_run = per_run.join(pd.DataFrame({"extra_cost_usd": extra,
                                              "gap_closed_per_1m_usd": (-change / (extra / 1e6)).where(extra > 0)}))
+        return self._intervals_of(per_run)
+
+    @staticmethod
+    def _intervals_of(per_run: pd.DataFrame) -> pd.DataFrame:
         long = per_run.reset_index().melt(id_vars=["scenario", "point", "replicate", "year"], var_name="measure")
         return interval(long.dropna(subset=["value"]).groupby(["scenario", "point", "year", "measure"])["value"])
 
@@ -177,6 +189,8 @@ class Comparison:
                         rows.append({"scenario": spec.scenario, "point": spec.point, "subject": subject,
                                      "group_kind": kind, "group": str(group), "replicate": spec.replicate,
                                      "winners": share["winners"], "losers": share["losers"]})
+        if not rows:
+            return pd.DataFrame(columns=["mean", "sd", "n", "ci_low", "ci_high"])
         long = pd.DataFrame(rows).melt(id_vars=["scenario", "point", "subject", "group_kind", "group", "replicate"],
                                        var_name="share")
         return interval(long.groupby(["scenario", "point", "subject", "group_kind", "group", "share"],
@@ -202,8 +216,10 @@ class Comparison:
 
     def frontier(self) -> pd.DataFrame:
         """Every scenario and point with its mean yearly extra cost over the reference (USD) and the primary
-        outcome's gap closed in the final year (SD, mean over replicates), and whether it is on the Pareto
+        gap's fall in the final year (``primary``; SD, mean over replicates), and whether it is on the Pareto
         front: no other option closes at least as much for no more money, and more or for less."""
+        if not self._compared():
+            return pd.DataFrame(columns=["extra_cost_usd", "gap_closed", "efficient"])
         costs = self.costs().xs("extra_cost_usd", level="measure")["mean"].groupby(["scenario", "point"]).mean()
         differences = self.differences()
         final = differences.index.get_level_values("year").max()
@@ -212,9 +228,11 @@ class Comparison:
         cost, gain = table["extra_cost_usd"].to_numpy(), table["gap_closed"].to_numpy()
         dominated = [bool(np.any((cost <= c) & (gain >= g) & ((cost < c) | (gain > g)))) for c, g in zip(cost, gain)]
         table["efficient"] = ~np.array(dominated, dtype=bool)
-        if self.plan.design is not None:
+        if self.plan.design is not None:  # the design's values, for the scenarios the design varies
             points = pd.DataFrame(self.plan.design.samples, columns=list(self.plan.design.names))
             table = table.join(points, on="point")
+            varied = table.index.get_level_values("scenario").isin(self.plan.designed)
+            table.loc[~varied, list(self.plan.design.names)] = np.nan
         return table.sort_values("extra_cost_usd")
 
     def summary(self) -> pd.DataFrame:

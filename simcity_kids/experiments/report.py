@@ -9,13 +9,12 @@ half a report.
 from __future__ import annotations
 
 import html
-import os
-import tempfile
 from pathlib import Path
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from ..core.output import write_file_atomically
 from . import figures
 from .comparison import SUBJECTS, Comparison
 
@@ -29,7 +28,7 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of the results ``folder`` to ``out`` (default ``FOLDER/report.html``) and return its path."""
     comparison = Comparison(folder)
     path = Path(out) if out is not None else comparison.folder / "report.html"
-    _write_atomically(path, _page(comparison))
+    write_file_atomically(path, _page(comparison).encode())
     return path
 
 
@@ -84,17 +83,3 @@ def _section(title: str, *parts: str | go.Figure | None) -> str:
     body = [part.to_html(full_html=False, include_plotlyjs=False, default_height="500px")
             if isinstance(part, go.Figure) else part for part in parts if part is not None]
     return f"<section>\n<h2>{html.escape(title)}</h2>\n" + "\n".join(body) + "\n</section>"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

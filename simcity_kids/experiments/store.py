@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import platform
-import tempfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -25,13 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.output import check_output_folder
+from ..core.output import PARTIAL_PREFIX, check_output_folder, write_file_atomically
 from ..core.validation import ConfigError, read_text
 from .plan import Plan
 
 MANIFEST = "manifest.json"
 RUNS = "runs"
-PARTIAL = ".partial-"
 DEPENDENCIES = ("simcity-kids", "mesa", "numpy", "pandas", "pyarrow", "networkx", "pydantic", "scipy", "SALib",
                 "dask", "distributed")
 
@@ -86,7 +83,7 @@ class ResultsStore:
                 raise ConfigError("out", "", f"{str(self.folder)!r} already holds this experiment ({done} of "
                                   f"{len(plan.runs)} runs done): pass --resume to finish it, or choose another "
                                   "folder", argument=True)
-            for leftover in self.runs_folder.glob(f"{PARTIAL}*"):
+            for leftover in [*self.folder.glob(f"{PARTIAL_PREFIX}*"), *self.runs_folder.glob(f"{PARTIAL_PREFIX}*")]:
                 leftover.unlink(missing_ok=True)
             manifest = earlier
             manifest["resumed_utc"] = [*manifest.get("resumed_utc", []), now()]
@@ -127,11 +124,11 @@ class ResultsStore:
     def write_run(self, run_id: str, outcomes: bytes, children: bytes) -> None:
         """Publish a finished run: the children's file, then the outcomes file that marks the run done."""
         (self.runs_folder / f"{run_id}.failed.json").unlink(missing_ok=True)
-        self._publish(self.children_path(run_id), children)
-        self._publish(self.outcomes_path(run_id), outcomes)
+        write_file_atomically(self.children_path(run_id), children)
+        write_file_atomically(self.outcomes_path(run_id), outcomes)
 
     def write_failure(self, run_id: str, error: str) -> None:
-        self._publish(self.runs_folder / f"{run_id}.failed.json", json.dumps({"error": error}).encode())
+        write_file_atomically(self.runs_folder / f"{run_id}.failed.json", json.dumps({"error": error}).encode())
 
     def outcomes(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self.outcomes_path(run_id))
@@ -140,21 +137,7 @@ class ResultsStore:
         return pd.read_parquet(self.children_path(run_id))
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
-        self._publish(self.folder / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
-
-    def _publish(self, path: Path, data: bytes) -> None:
-        """Write ``data`` to a hidden temporary file beside ``path``, flush it, and rename it into place."""
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{PARTIAL}{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_file_atomically(self.folder / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
 
 
 def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
