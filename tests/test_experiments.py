@@ -21,6 +21,7 @@ import pytest
 from scipy import stats
 
 import simcity_kids as sk
+import simcity_kids.programmes
 from simcity_kids.cli import main
 from simcity_kids.experiments import runner
 from simcity_kids.experiments.config import DesignConfig
@@ -80,6 +81,8 @@ def test_means_and_paired_differences_have_the_t_intervals_of_the_replicates(sum
     paired = runs["universal_summer"] - runs["baseline"]
     assert difference["mean"] == pytest.approx(paired.mean(), rel=1e-9) and difference["mean"] < 0
     assert (difference["ci_low"], difference["ci_high"]) == pytest.approx(_t_interval(paired))
+    welch = stats.ttest_ind(runs["universal_summer"], runs["baseline"], equal_var=False).confidence_interval()
+    assert (difference["unpaired_ci_low"], difference["unpaired_ci_high"]) == pytest.approx(tuple(welch))
 
 
 def test_the_paired_interval_is_narrower_than_the_unpaired_one_on_the_same_runs(summer):
@@ -95,7 +98,13 @@ def test_costs_are_the_runs_costs_and_the_gap_closed_per_million_follows_its_def
     on, off = values.loc["universal_summer"], values.loc["baseline"]
     extra = on["cost_usd/total"] - off["cost_usd/total"]
     closed = -(on[GAP] - off[GAP]) / (extra / 1e6)
-    per_child = on["cost_usd/total"] / on["children_served"]
+    served = {}
+    for replicate in range(SEEDS):  # every programme's enrolments, read from the run's own table
+        table = summer.store.outcomes(f"universal_summer-p0000-r{replicate:03d}")
+        rows = table[(table.group_kind == "all") & (table.grade == "all")
+                     & table.metric.isin([f"{name}_enrolled" for name in sk.programmes.REGISTRY])]
+        served.update({(replicate, year): value for year, value in rows.groupby("year").value.sum().items()})
+    per_child = on["cost_usd/total"] / pd.Series(served).rename_axis(["replicate", "year"])
     for measure, per_run in (("extra_cost_usd", extra), ("gap_closed_per_1m_usd", closed),
                              ("cost_per_child_served_usd", per_child)):
         shown = costs.xs(("universal_summer", 0, measure), level=("scenario", "point", "measure"))["mean"]
@@ -175,7 +184,10 @@ def test_an_experiment_killed_halfway_resumes_to_the_files_of_an_uninterrupted_r
     assert 0 < len([p for p in published if not p.name.endswith(".children.parquet")]) < 16
     for file in published:  # whatever has its final name is whole
         assert pd.read_parquet(file).shape[0] > 0
+    before = {file.name: file.stat().st_ino for file in published if not file.name.endswith(".children.parquet")}
     assert main(["experiment", str(path), "--workers", "2", "--out", str(killed), "--resume", "--quiet"]) == 0
+    kept = {name: (killed / "runs" / name).stat().st_ino for name in before}
+    assert kept == before  # finished runs are not run again
     assert _run_files(killed) == _run_files(whole)
     manifest = json.loads((killed / "manifest.json").read_text())
     assert len(manifest["resumed_utc"]) == 1 and {r["status"] for r in manifest["runs"].values()} == {"done"}
