@@ -11,7 +11,7 @@ import pandas as pd
 
 from .city.profile import CityProfile
 from .model import CityModel
-from .outcomes import GAPS, GRADE_ALL
+from .outcomes import GAPS, GRADE_ALL, SUMMARY_RATES
 from .programmes import REGISTRY
 from .scenario import ScenarioConfig
 from .core.validation import check_kind
@@ -20,8 +20,6 @@ GAP_LABELS = {"Q5-Q1": "income Q5-Q1", "not_disadvantaged-disadvantaged": "disad
               "white-black": "white-Black", "white-latino": "white-Latino",
               "not_english_learner-english_learner": "English learner"}
 REACH = ("eligible", "enrolled", "waitlisted", "turned_away", "unmet_needs")
-SUMMARY_RATES = ("kindergarten_readiness_rate", "grade3_reading_proficiency", "chronic_absence_rate",
-                 "graduation_rate", "college_enrolment_rate")
 
 
 @dataclass

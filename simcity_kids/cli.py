@@ -187,13 +187,14 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _experiment(args: argparse.Namespace) -> int:
     from .core.output import safe_name
-    from .experiments import run_experiment
+    from .experiments import Comparison
     from .experiments.plan import load_plan
+    from .experiments.runner import run_plan
 
     plan = load_plan(args.file, seeds=args.seeds, years=args.years, samples=args.samples)
     out = args.out or Path("simcity-output") / f"experiment-{safe_name(plan.name, 'experiment')}"
-    comparison = run_experiment(args.file, out, resume=args.resume, workers=args.workers, dask=args.dask,
-                                progress=not args.quiet, seeds=args.seeds, years=args.years, samples=args.samples)
+    run_plan(plan, out, resume=args.resume, workers=args.workers, dask=args.dask, progress=not args.quiet)
+    comparison = Comparison(out)
     _print_summary(comparison)
     return 1 if (comparison.runs().status == "failed").any() else 0
 

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 GRADES: tuple[str, ...] = ("K", *(str(g) for g in range(1, 13)))
 GRADE_ALL = "all"
 COLUMNS = ("year", "grade", "group_kind", "group", "metric", "value")
+# The citywide rates a summary shows (``RunResult.summary``, an experiment's default outcomes).
+SUMMARY_RATES = ("kindergarten_readiness_rate", "grade3_reading_proficiency", "chronic_absence_rate",
+                 "graduation_rate", "college_enrolment_rate")
 # (group kind, higher group, lower group): the gaps of MODEL_SPEC section 5
 GAPS: tuple[tuple[str, str, str], ...] = (
     ("income_quintile", "Q5", "Q1"),

@@ -168,17 +168,16 @@ class Comparison:
         under the scenario is above (winners) or below (losers) their own score under the reference on the same
         seed by more than ``threshold_sd``; means over replicates with 95% intervals."""
         threshold = self.plan.threshold_sd
+        references = {(s.point, s.replicate): s.run_id for s in self.plan.runs if s.scenario == self.reference}
         rows = []
         for spec in self.plan.runs:
             if spec.scenario == self.reference or not self.store.done(spec.run_id):
                 continue
-            point = spec.point if self.reference in self.plan.designed else 0
-            reference = next(s for s in self.plan.runs if s.scenario == self.reference and s.point == point
-                             and s.replicate == spec.replicate)
-            if not self.store.done(reference.run_id):
+            reference = references[(spec.point if self.reference in self.plan.designed else 0, spec.replicate)]
+            if not self.store.done(reference):
                 continue
             pupils = self.store.children(spec.run_id).merge(
-                self.store.children(reference.run_id)[["id", *SUBJECTS]], on="id", suffixes=("", "_reference"))
+                self.store.children(reference)[["id", *SUBJECTS]], on="id", suffixes=("", "_reference"))
             for subject in SUBJECTS:
                 change = pupils[subject] - pupils[f"{subject}_reference"]
                 flags = pd.DataFrame({"winners": change > threshold, "losers": change < -threshold,

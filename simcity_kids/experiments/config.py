@@ -27,10 +27,8 @@ from pydantic import Field, field_validator, model_validator
 
 from ..core.params import Params
 from ..core.validation import MAX_YEARS, InvalidAt, read_toml, validate
-from ..outcomes import GAPS, GRADE_ALL, GRADES
+from ..outcomes import GAPS, GRADE_ALL, GRADES, SUMMARY_RATES
 
-SUMMARY_RATES = ("kindergarten_readiness_rate", "grade3_reading_proficiency", "chronic_absence_rate",
-                 "graduation_rate", "college_enrolment_rate")
 # Every main gap for all grades together, the citywide rates and the year's total cost.
 DEFAULT_OUTCOMES = (*(f"{subject}_mean_gap/{high}-{low}" for subject in ("reading", "math") for _, high, low in GAPS),
                     *SUMMARY_RATES, "cost_usd/total")

@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +60,7 @@ class Plan:
         """The design points ``scenario`` runs at: one empty point if the design does not vary it."""
         return self.design.points() if self.design is not None and scenario in self.designed else [{}]
 
-    @property
+    @cached_property
     def runs(self) -> list[RunSpec]:
         runs = []
         for scenario in self.scenarios:
@@ -106,9 +107,9 @@ class Plan:
             return cls(data["name"], source, scenarios, city, data["years"], data["scale"], tuple(data["seeds"]),
                        tuple(data["outcomes"]), data["threshold_sd"], design,
                        tuple(spec["scenarios"]) if spec else ())
+        except ConfigError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
-            if isinstance(exc, ConfigError):
-                raise
             raise ConfigError(source, "plan", f"is not a simcity-kids experiment plan ({exc!r})") from None
 
 

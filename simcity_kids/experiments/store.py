@@ -51,9 +51,9 @@ def versions() -> dict[str, str]:
 def read_manifest(path: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads(read_text(path, "manifest"))
+    except ConfigError:
+        raise
     except ValueError as exc:
-        if isinstance(exc, ConfigError):
-            raise
         raise ConfigError(path, "", f"is not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or "plan" not in manifest or "config_hash" not in manifest:
         raise ConfigError(path, "", "is not a simcity-kids experiment manifest (no 'plan' or 'config_hash')")
