@@ -10,8 +10,8 @@ own process, for its peak memory); the time of `import simcity_kids` and of `sim
 Louisville (97,000 pupils, every child) for 10 years from the command line, output files included; the
 agent-per-child reference (benchmarks/reference_model.py) against the fast model on the same 100,000-child
 city, and the speed-up of the million-child run over the reference's child-steps per second; and 100 Salem
-runs (By All Means) through the experiment runner: serially, on a local pool of 2 processes and on a local Dask
-cluster of 2 workers. Prints child-steps per second and appends every figure to
+runs (By All Means) through the experiment runner, each in a new process: serially, on a local pool of 2
+processes and on a local Dask cluster of 2 workers, in turns, best of three. Prints child-steps per second and appends every figure to
 benchmarks/results.csv, so versions can be compared. A benchmark, never a timed test.
 """
 
@@ -34,6 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results.csv"
 SCENARIO = "by_all_means"
+EXECUTOR_ROUNDS = 3  # turns of serial, pool and Dask runs; each executor's best time is reported
 REFERENCE_CHILDREN = 100_000  # the agent-per-child reference's city: one year takes it about 5 s
 FIELDS = ["timestamp", "version", "commit", "machine", "case", "children", "years", "seconds",
           "child_steps_per_s", "peak_mb", "target", "met"]
@@ -101,18 +102,25 @@ def reference_speed(children: int, months: int = 12) -> tuple[dict, dict]:
     return results[0], results[1]
 
 
-def experiment_runs(runs: int, workers: int, dask: str | None = None) -> float:
-    """Wall time of ``runs`` Salem runs (10 years, By All Means package) through the experiment runner into a
-    fresh results folder (files written, pool or cluster start included): serial with one worker."""
-    import simcity_kids as sk
+def timed_experiment(runs: int, workers: int, dask: str | None) -> float:
+    """Wall time of ``runs`` Salem runs (10 years, By All Means package) through the experiment runner, in this
+    process: pool or cluster start and stop, and every results file, included."""
+    from simcity_kids.experiments import compare
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        comparison = sk.compare([SCENARIO], "salem", seeds=runs, years=10, workers=workers, dask=dask,
+        comparison = compare([SCENARIO], "salem", seeds=runs, years=10, workers=workers, dask=dask,
                                 out=Path(folder) / "results")
         seconds = time.perf_counter() - started
         assert (comparison.runs().status == "done").sum() == runs
     return seconds
+
+
+def experiment_in_subprocess(runs: int, workers: int, dask: str | None = None) -> float:
+    """``timed_experiment`` in a fresh process, as a planner's command starts it (its imports are not timed)."""
+    done = subprocess.run([sys.executable, __file__, "--experiment", json.dumps([runs, workers, dask])],
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 def machine() -> str:
@@ -137,9 +145,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="simcity-kids benchmark suite")
     parser.add_argument("--quick", action="store_true", help="skip the million-child city; 20 pool runs")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one timed run, printed as JSON
+    parser.add_argument("--experiment", help=argparse.SUPPRESS)  # internal: one timed experiment, in seconds
     args = parser.parse_args()
     if args.one:
         print(json.dumps(timed_run(*json.loads(args.one))))
+        return
+    if args.experiment:
+        print(timed_experiment(*json.loads(args.experiment)))
         return
 
     import simcity_kids as sk
@@ -190,12 +202,16 @@ def main() -> None:
 
     runs = 20 if args.quick else 100
     full = runs == 100
-    serial = experiment_runs(runs, workers=1)
+    # A shared machine's speed drifts over minutes: the three executors take turns, and each keeps its best time.
+    executors = {"serial": (1, None), "pool": (2, None), "dask": (2, "local")}  # name: (workers, dask)
+    best = dict.fromkeys(executors, float("inf"))
+    for _ in range(EXECUTOR_ROUNDS):
+        for name, (workers, dask) in executors.items():
+            best[name] = min(best[name], experiment_in_subprocess(runs, workers, dask))
+    serial, pool, cluster = best["serial"], best["pool"], best["dask"]
     report(f"{runs} Salem runs (10 years, By All Means), serial", "", None, seconds=serial)
-    pool = experiment_runs(runs, workers=2)
     report(f"{runs} Salem runs on a 2-process pool", "< 30 s and >= 1.8x serial" if full else "",
            pool < 30 and serial / pool >= 1.8 if full else None, seconds=pool, speed_up=serial / pool)
-    cluster = experiment_runs(runs, workers=2, dask="local")
     report(f"{runs} Salem runs on a local Dask cluster of 2 workers", ">= 1.7x serial" if full else "",
            serial / cluster >= 1.7 if full else None, seconds=cluster, speed_up=serial / cluster)
 

@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="run scenarios over several seeds and compare them with the first, paired",
         description="Run every scenario on the same seeds (replicate i of each on seed S+i), write each run to "
-        "the results folder as it finishes, and print each outcome in the final year with its 95%% interval and "
+        "the results folder as it finishes, and print each outcome in the final year with its 95% interval and "
         "the paired difference from the first scenario.")
     compare.add_argument("scenarios", nargs="+", help="scenario TOML files or shipped names; the first is the "
                          "reference (e.g. baseline)")

@@ -37,15 +37,23 @@ def interval(values: pd.core.groupby.SeriesGroupBy | pd.Series) -> pd.DataFrame:
     return table.assign(ci_low=table["mean"] - half, ci_high=table["mean"] + half)
 
 
-def extract(table: pd.DataFrame, outcomes: tuple[str, ...] | list[str]) -> pd.DataFrame:
-    """A run's outcomes of interest, its total cost and its children served, by year: columns year, outcome,
-    value (an outcome missing from the table has no rows)."""
+def outcome_rows(table: pd.DataFrame, outcomes: tuple[str, ...] | list[str]) -> pd.DataFrame:
+    """The rows of an outcomes table that :func:`extract` reads: the outcomes' metrics, the total cost and every
+    programme's enrolments (a cheap filter on the categorical column, so runs are trimmed before they meet)."""
+    metrics = pd.Series(table.metric.unique()).astype(str)
+    wanted = {outcome_parts(name)[0] for name in [*outcomes, COST]} | set(metrics[metrics.str.endswith("_enrolled")])
+    return table[table.metric.isin(wanted)]
+
+
+def extract(table: pd.DataFrame, outcomes: tuple[str, ...] | list[str], by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A run's outcomes of interest, its total cost and its children served, by year: columns ``by`` (columns
+    that tell several runs' rows apart), year, outcome, value (an outcome missing from the table has no rows)."""
     keys = pd.DataFrame([(*outcome_parts(name), name) for name in dict.fromkeys([*outcomes, COST])],
                         columns=["metric", "group", "grade", "outcome"])
-    table = table.astype({"metric": str, "group": str, "grade": str, "group_kind": str})
-    chosen = table.merge(keys, on=["metric", "group", "grade"])[["year", "outcome", "value"]]
+    table = outcome_rows(table, outcomes).astype({"metric": str, "group": str, "grade": str, "group_kind": str})
+    chosen = table.merge(keys, on=["metric", "group", "grade"])[[*by, "year", "outcome", "value"]]
     whole = table[(table.grade == "all") & (table.group_kind == "all")]
-    served = whole[whole.metric.str.endswith("_enrolled")].groupby("year", as_index=False)["value"].sum()
+    served = whole[whole.metric.str.endswith("_enrolled")].groupby([*by, "year"], as_index=False)["value"].sum()
     return pd.concat([chosen, served.assign(outcome=SERVED)], ignore_index=True)
 
 
@@ -80,13 +88,15 @@ class Comparison:
     @cached_property
     def values(self) -> pd.DataFrame:
         """Long table of every finished run's outcomes of interest, total cost and children served, by year."""
-        frames = [extract(self.store.outcomes(spec.run_id), self.plan.outcomes).assign(
+        frames = [outcome_rows(self.store.outcomes(spec.run_id), self.plan.outcomes).assign(
                   scenario=spec.scenario, point=spec.point, replicate=spec.replicate)
                   for spec in self.plan.runs if self.store.done(spec.run_id)]
         if not frames:
             raise ConfigError(self.folder, "", "has no finished runs yet")
-        frame = pd.concat(frames, ignore_index=True)
-        missing = [name for name in self.plan.outcomes if name not in set(frame.outcome)]
+        frame = extract(pd.concat(frames, ignore_index=True), self.plan.outcomes,
+                        by=("scenario", "point", "replicate"))
+        found = set(frame.outcome.unique())
+        missing = [name for name in self.plan.outcomes if name not in found]
         if missing:
             metrics = sorted(set(self.store.outcomes(self._first_done()).metric.astype(str)))
             raise ConfigError(self.plan.source, "outcomes", f"{missing[0]!r} is not in the runs' outcomes table; "
