@@ -1,6 +1,6 @@
 """Benchmark suite: how fast the full model runs, and how that compares with one agent per child.
 
-    python benchmarks/run_benchmarks.py            # everything (about two minutes on 2 cores)
+    python benchmarks/run_benchmarks.py            # everything (about five minutes on 2 cores)
     python benchmarks/run_benchmarks.py --quick    # no 1,000,000-child city, 20 pool runs
 
 Measures, with the By All Means package on (cabinet, success plans, summer, after-school, preschool and
@@ -11,8 +11,8 @@ Louisville (97,000 pupils, every child) for 10 years from the command line, outp
 agent-per-child reference (benchmarks/reference_model.py) against the fast model on the same 100,000-child
 city, and the speed-up of the million-child run over the reference's child-steps per second; and 100 Salem
 runs (By All Means) through the experiment runner, each in a new process: serially, on a local pool of 2
-processes and on a local Dask cluster of 2 workers, in turns, best of three. Prints child-steps per second and appends every figure to
-benchmarks/results.csv, so versions can be compared. A benchmark, never a timed test.
+processes and on a local Dask cluster of 2 workers, in turns, best of three. Prints child-steps per second and
+appends every figure to benchmarks/results.csv, so versions can be compared. A benchmark, never a timed test.
 """
 
 from __future__ import annotations
@@ -110,14 +110,15 @@ def timed_experiment(runs: int, workers: int, dask: str | None) -> float:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         comparison = compare([SCENARIO], "salem", seeds=runs, years=10, workers=workers, dask=dask,
-                                out=Path(folder) / "results")
+                             out=Path(folder) / "results")
         seconds = time.perf_counter() - started
         assert (comparison.runs().status == "done").sum() == runs
     return seconds
 
 
 def experiment_in_subprocess(runs: int, workers: int, dask: str | None = None) -> float:
-    """``timed_experiment`` in a fresh process, as a planner's command starts it (its imports are not timed)."""
+    """``timed_experiment`` in a fresh process, as a planner's command starts it (the import of
+    ``simcity_kids.experiments`` is not timed; the model's import, by a run or a worker, is)."""
     done = subprocess.run([sys.executable, __file__, "--experiment", json.dumps([runs, workers, dask])],
                           capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
