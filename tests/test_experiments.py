@@ -211,7 +211,7 @@ def test_rerunning_from_the_manifest_gives_bit_identical_files(summer, tmp_path)
     assert _run_files(again) == _run_files(summer.folder)
 
 
-def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(tmp_path, monkeypatch):
+def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(tmp_path, monkeypatch, capsys):
     real = runner.execute_run
 
     def sometimes(task):
@@ -219,7 +219,11 @@ def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(tmp_path, 
             raise RuntimeError("provider data missing")
         return real(task)
     monkeypatch.setattr(runner, "execute_run", sometimes)
-    comparison = sk.compare(["baseline", "universal_summer"], years=1, seeds=3, workers=1, out=tmp_path / "r")
+    command = ["compare", "baseline", "universal_summer", "--years", "1", "--seeds", "3", "--workers", "1",
+               "--quiet", "--out", str(tmp_path / "r")]
+    assert main(command) == 1  # the command says a run failed
+    assert "failed: universal_summer-p0000-r001: RuntimeError: provider data missing" in capsys.readouterr().out
+    comparison = sk.Comparison(tmp_path / "r")
     runs = comparison.runs().set_index("run_id")
     assert runs.loc["universal_summer-p0000-r001", "status"] == "failed"
     assert "RuntimeError: provider data missing" in runs.loc["universal_summer-p0000-r001", "error"]
@@ -229,9 +233,16 @@ def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(tmp_path, 
     assert comparison.differences().xs(("universal_summer", 0, GAP), level=("scenario", "year", "outcome"))[
         "n"].iloc[0] == 2
     monkeypatch.setattr(runner, "execute_run", real)  # resuming redoes the failed run only
-    resumed = sk.compare(["baseline", "universal_summer"], years=1, seeds=3, workers=1, out=tmp_path / "r",
-                         resume=True)
-    assert (resumed.runs().status == "done").all()
+    assert main([*command, "--resume"]) == 0
+    assert (sk.Comparison(tmp_path / "r").runs().status == "done").all()
+
+
+def test_an_outcome_the_runs_do_not_report_is_named_with_the_metrics_that_exist(tmp_path):
+    comparison = sk.compare(["baseline"], "salem", seeds=1, seed=TEST_SEED, years=1, workers=1,
+                            outcomes=["no_such_metric/all"], out=tmp_path / "results")
+    with pytest.raises(sk.ConfigError, match="'no_such_metric/all' is not in the runs' outcomes table; metrics: .*"
+                       "cost_usd"):
+        comparison.estimates()
 
 
 def test_a_folder_is_resumed_only_by_the_same_experiment(summer, tmp_path, capsys):
@@ -305,7 +316,8 @@ def test_grid_and_latin_designs_cover_what_they_say():
 
 def test_a_sensitivity_experiment_gives_indices_from_its_mean_outputs(tmp_path):
     path = tmp_path / "sa.toml"
-    path.write_text('name = "sa"\nscenarios = ["baseline"]\nseeds = 1\nyears = 2\noutcomes = ["reading_mean_gap/Q5-Q1"]\n'
+    path.write_text('name = "sa"\nscenarios = ["baseline"]\nseeds = 1\nyears = 2\n'
+                    'outcomes = ["reading_mean_gap/Q5-Q1"]\n'
                     '[design]\nmethod = "morris"\nsamples = 3\n'
                     'parameters = {"early_childhood.readiness_parent_ba" = [0.1, 0.4], "learning.fade_rate" = '
                     '[0.02, 0.06]}\n')
