@@ -140,14 +140,16 @@ def _executor_arguments(parser: argparse.ArgumentParser, default_out: str) -> No
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _print_summary(comparison) -> None:
+def _print_summary(comparison) -> int:
+    """Print a finished comparison's final year, sensitivity and frontier; the exit status (1 if a run failed)."""
     import pandas as pd
 
     plan = comparison.plan
     runs = comparison.runs()
     failed = runs[runs.status == "failed"]
-    print(f"\n{plan.name}: {plan.city.name}, {plan.years} years, {len(plan.seeds)} seed{'s' if len(plan.seeds) > 1 else ''}, reference "
-          f"'{plan.reference}'. Final year (year {plan.years - 1}), mean over seeds [95% interval]:")
+    seeds = f"{len(plan.seeds)} seed{'s' if len(plan.seeds) > 1 else ''}"
+    print(f"\n{plan.name}: {plan.city.name}, {plan.years} years, {seeds}, reference '{plan.reference}'. "
+          f"Final year (year {plan.years - 1}), mean over seeds [95% interval]:")
     with pd.option_context("display.width", 250, "display.max_rows", 200, "display.max_colwidth", 60,
                            "display.float_format", "{:.4g}".format):
         if plan.design is None or len(plan.design.samples) <= 12:
@@ -169,6 +171,7 @@ def _print_summary(comparison) -> None:
           f"{comparison.folder} (HTML report: simcity-kids report {comparison.folder})")
     for row in failed.itertuples():
         print(f"  failed: {row.run_id}: {row.error}")
+    return 1 if len(failed) else 0
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -181,8 +184,7 @@ def _compare(args: argparse.Namespace) -> int:
     comparison = compare(args.scenarios, args.city, seeds=args.seeds, seed=args.seed, years=args.years,
                          scale=args.scale, workers=args.workers, dask=args.dask, out=out, resume=args.resume,
                          progress=not args.quiet)
-    _print_summary(comparison)
-    return 1 if (comparison.runs().status == "failed").any() else 0
+    return _print_summary(comparison)
 
 
 def _experiment(args: argparse.Namespace) -> int:
@@ -194,9 +196,7 @@ def _experiment(args: argparse.Namespace) -> int:
     plan = load_plan(args.file, seeds=args.seeds, years=args.years, samples=args.samples)
     out = args.out or Path("simcity-output") / f"experiment-{safe_name(plan.name, 'experiment')}"
     run_plan(plan, out, resume=args.resume, workers=args.workers, dask=args.dask, progress=not args.quiet)
-    comparison = Comparison(out)
-    _print_summary(comparison)
-    return 1 if (comparison.runs().status == "failed").any() else 0
+    return _print_summary(Comparison(out))
 
 
 def _report(args: argparse.Namespace) -> int:

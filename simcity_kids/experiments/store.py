@@ -114,21 +114,24 @@ class ResultsStore:
     def children_path(self, run_id: str) -> Path:
         return self.runs_folder / f"{run_id}.children.parquet"
 
+    def failure_path(self, run_id: str) -> Path:
+        return self.runs_folder / f"{run_id}.failed.json"
+
     def done(self, run_id: str) -> bool:
         return self.outcomes_path(run_id).is_file()
 
     def failure(self, run_id: str) -> str | None:
-        path = self.runs_folder / f"{run_id}.failed.json"
+        path = self.failure_path(run_id)
         return json.loads(path.read_text())["error"] if path.is_file() else None
 
     def write_run(self, run_id: str, outcomes: bytes, children: bytes) -> None:
         """Publish a finished run: the children's file, then the outcomes file that marks the run done."""
-        (self.runs_folder / f"{run_id}.failed.json").unlink(missing_ok=True)
+        self.failure_path(run_id).unlink(missing_ok=True)
         write_file_atomically(self.children_path(run_id), children)
         write_file_atomically(self.outcomes_path(run_id), outcomes)
 
     def write_failure(self, run_id: str, error: str) -> None:
-        write_file_atomically(self.runs_folder / f"{run_id}.failed.json", json.dumps({"error": error}).encode())
+        write_file_atomically(self.failure_path(run_id), json.dumps({"error": error}).encode())
 
     def outcomes(self, run_id: str) -> pd.DataFrame:
         return pd.read_parquet(self.outcomes_path(run_id))
