@@ -97,3 +97,16 @@ def test_users_with_an_unmet_need_are_referred_and_the_guide_is_costed(seed):
     served = frame[(frame.metric == "navigation_enrolled") & (frame.group_kind == "all")].set_index("year").value
     assert served[1] > 1.8 * served[0]
     assert ((model.children.reach_navigation & ENROLLED) == 0).all()  # reset each August
+
+
+def test_user_families_first_look_in_a_month_of_the_school_year_with_geometric_chances(runs):
+    """Each user family looks at the guide each month with chance monthly_use until its first look: the share
+    first looking in month k of the school year (0 = September) is p (1 - p)^k, and (1 - p)^12 never look."""
+    _, guide = runs
+    navigation = guide.programme("navigation")
+    p = navigation.config.monthly_use
+    users = np.diff(navigation._looks_by_month, append=navigation._looks.size)  # first looks by month, 12 = never
+    expected = np.array([p * (1 - p) ** k for k in range(12)] + [(1 - p) ** 12])
+    share = users / users.sum()
+    tolerance = 4 * np.sqrt(expected * (1 - expected) / users.sum())  # four binomial standard errors
+    assert np.all(np.abs(share - expected) <= tolerance), (share, expected)
