@@ -65,15 +65,8 @@ class Outcomes:
         Built once a month; without ``by_grade`` the table has no grade axis, so tables for all grades
         together stay small in a small city."""
         if self._groups_month != model.month:
-            children = model.children
-            self._kinds = [
-                ("income_quintile", ["Q1", "Q2", "Q3", "Q4", "Q5"], children.income_quintile),
-                ("disadvantaged", ["not_disadvantaged", "disadvantaged"], children.disadvantaged),
-                ("race", list(RACES), children.race),
-                ("english_learner", ["not_english_learner", "english_learner"], children.english_learner),
-                ("neighborhood", [n.name for n in model.city.neighborhoods], children.neighborhood),
-            ]
-            group_cell = np.zeros(len(children), dtype=np.int32)  # a few thousand cells at most
+            self._kinds = _group_kinds(model)
+            group_cell = np.zeros(len(model.children), dtype=np.int32)  # a few thousand cells at most
             for _, labels, codes in self._kinds:
                 group_cell *= len(labels)
                 group_cell += codes
@@ -81,8 +74,7 @@ class Outcomes:
             self._cells = {False: group_cell}
             self._groups_month = model.month
         if by_grade not in self._cells:  # grade x groups: only when a breakdown by grade is asked for
-            grade = np.clip(model.children.age.astype(np.int32) - SCHOOL_AGES[0], 0, 12)
-            self._cells[True] = grade * int(np.prod(self._group_shape)) + self._cells[False]
+            self._cells[True] = _grade_index(model.children.age) * int(np.prod(self._group_shape)) + self._cells[False]
         return self._cells[by_grade]
 
     def _table_shape(self, by_grade: bool) -> tuple[int, ...]:
@@ -266,11 +258,10 @@ class Outcomes:
         same seed compared child by child give the winners and losers of a scenario (stable ids)."""
         pupils = model.population.pupil_rows(model)
         children = model.children
-        self.groups(model, by_grade=False)  # the group labels of this month
         reading, math = model.learning.observed(model, pupils)
-        grade = np.clip(children.age[pupils].astype(np.int32) - SCHOOL_AGES[0], 0, 12)
-        frame = {"id": children.id[pupils], "grade": pd.Categorical.from_codes(grade, [*GRADES])}
-        for kind, labels, codes in self._kinds:
+        frame = {"id": children.id[pupils],
+                 "grade": pd.Categorical.from_codes(_grade_index(children.age[pupils]), [*GRADES])}
+        for kind, labels, codes in _group_kinds(model):
             frame[kind] = pd.Categorical.from_codes(codes[pupils].astype(np.int32), labels)
         frame.update(reading=reading.astype(np.float32), math=math.astype(np.float32))
         return pd.DataFrame(frame)
@@ -285,3 +276,20 @@ class Outcomes:
 
     def trace(self) -> pd.DataFrame:
         return pd.DataFrame(self._trace, columns=["year", "month", "metric", "value"])
+
+
+def _group_kinds(model: CityModel) -> list[tuple[str, list[str], np.ndarray]]:
+    """The breakdowns of the outcome tables: (kind, group labels, each child's group code)."""
+    children = model.children
+    return [
+        ("income_quintile", ["Q1", "Q2", "Q3", "Q4", "Q5"], children.income_quintile),
+        ("disadvantaged", ["not_disadvantaged", "disadvantaged"], children.disadvantaged),
+        ("race", list(RACES), children.race),
+        ("english_learner", ["not_english_learner", "english_learner"], children.english_learner),
+        ("neighborhood", [n.name for n in model.city.neighborhoods], children.neighborhood),
+    ]
+
+
+def _grade_index(age: np.ndarray) -> np.ndarray:
+    """Grade of each child by age: 0 = K ... 12 (younger children count as K, as the cell tables need a grade)."""
+    return np.clip(age.astype(np.int32) - SCHOOL_AGES[0], 0, 12)

@@ -176,6 +176,7 @@ def write_file_atomically(path: str | Path, data: bytes) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync(path.parent)  # the rename itself reaches the disk
     return path
 
 

@@ -60,6 +60,15 @@ def _mix64(z: int) -> int:
     return z ^ (z >> 31)
 
 
+def geometric_months(draw: np.ndarray, chance: np.ndarray | float) -> np.ndarray:
+    """Months until the first success when each month succeeds with ``chance``: geometric (at least 1), by the
+    inverse CDF of one uniform ``draw`` per person (int16); a chance of 0 waits longer than any run, and a chance
+    of 1 succeeds next month."""
+    with np.errstate(divide="ignore"):  # a chance of 1: log 0 = -inf, and every draw gives 1 month
+        months = np.floor(np.log1p(-draw) / np.log1p(-np.maximum(chance, 1e-12))) + 1.0
+    return np.minimum(months, np.iinfo(np.int16).max).astype(np.int16)
+
+
 def monthly_noise(rng: np.random.Generator, shape: int | tuple[int, ...], sd: float) -> np.ndarray:
     """Zero-mean float32 noise with standard deviation ``sd``, uniform on [-sd*sqrt(3), sd*sqrt(3)].
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..core.calendar import SEPTEMBER
 from ..core.params import param
+from ..core.rng import geometric_months
 from ..rules.needs import NEEDS
 from . import register
 from .base import APPLIED, ELIGIBLE, ENROLLED, LEVER, REFER, Programme, ProgrammeConfig
@@ -112,10 +113,8 @@ class Navigation(Programme):
         """The month of the school year in which each user family first consults the guide, looking each month
         with chance ``monthly_use``: geometric, from one draw per family (12: not this school year). Awareness once
         gained stays, so later looks would add nothing."""
-        p = self.config.monthly_use
         draw = model.streams.uniform(f"{self.name}.use", model.month, users)
-        months = np.log1p(-draw) / np.log1p(-p) if 0 < p < 1 else np.full(users.size, 0.0 if p == 1 else np.inf)
-        first = np.minimum(months, 12).astype(np.int8)  # the floor, as months >= 0
+        first = np.minimum(geometric_months(draw, self.config.monthly_use) - 1, 12).astype(np.int8)
         order = np.argsort(first, kind="stable")  # small integers: numpy's stable sort is a radix sort
         self._looks = users[order]
         self._looks_by_month = np.searchsorted(first[order], np.arange(13))

@@ -7,9 +7,10 @@ and chronic health to the child. Each month every pupil gets an attendance rate,
 Each need is a two-state monthly Markov chain (chance to resolve 1/duration; chance of onset set so that
 prevalence stays at its sourced level). It is simulated by its events: each person carries the months
 until their next change, drawn from the geometric distribution of the current state's monthly chance,
-which gives exactly the same process as a monthly coin flip while drawing only for those who change. The draws
-are counter-based (``Streams.uniform``): a person's draw depends on the stream, the month and their row only, so a
-service resolving one child's need leaves every other child's needs as they would have been.
+which gives exactly the same process as a monthly coin flip while drawing only for those who change. The draws of
+the monthly changes and of a service's resolutions are counter-based (``Streams.uniform``): a person's draw
+depends on the stream, the month and their row only, so a service resolving one child's need leaves every other
+child's needs as they would have been.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..core.params import ASSUMPTION, Params, param
-from ..core.rng import monthly_noise
+from ..core.rng import geometric_months, monthly_noise
 from ..core.state import StateArrays
 from ..core.validation import InvalidAt
 
@@ -143,7 +144,7 @@ class Needs:
         flags = rng.random(rows.size) < np.where(disadvantaged, spec.prevalence_disadvantaged, spec.prevalence_other)
         getattr(people, f"need_{need}")[rows] = flags
         chance = self._change_chance(spec, disadvantaged, flags)
-        getattr(people, f"wait_{need}")[rows] = _months_to_change(rng.random(rows.size), chance)
+        getattr(people, f"wait_{need}")[rows] = geometric_months(rng.random(rows.size), chance)
 
     def init_children(self, model: CityModel, new: np.ndarray) -> None:
         """Newborns get an attendance trait and start each child need in its stationary state, so that
@@ -220,7 +221,7 @@ class Needs:
         flags[rows] = False
         chance = self._change_chance(spec, people.disadvantaged[rows], np.zeros(rows.size, dtype=bool))
         draw = model.streams.uniform(f"needs.{need}.resolved.{service}", model.month, rows)
-        getattr(people, f"wait_{need}")[rows] = _months_to_change(draw, chance)
+        getattr(people, f"wait_{need}")[rows] = geometric_months(draw, chance)
         self._toggle(model, need, rows)
         return rows
 
@@ -253,7 +254,7 @@ class Needs:
             if due.size:
                 flags[due] = ~flags[due]
                 chance = self._change_chance(spec, people.disadvantaged[due], flags[due])
-                wait[due] = _months_to_change(model.streams.uniform(f"needs.{need}", model.month, due), chance)
+                wait[due] = geometric_months(model.streams.uniform(f"needs.{need}", model.month, due), chance)
         self._pattern = None  # a month's changes touch many children: the next look-up builds afresh
         if model.is_school_month:
             self.update_attendance(model)
@@ -278,12 +279,3 @@ class Needs:
         """Each pupil's attendance over the school year so far (share of days)."""
         children = model.children
         return children.attendance_days / np.maximum(children.school_months, 1)
-
-
-def _months_to_change(draw: np.ndarray, chance: np.ndarray) -> np.ndarray:
-    """Months until the next change when each month changes with ``chance``: geometric (at least 1), by the
-    inverse CDF of one uniform ``draw`` per person; a chance of 0 (a need with prevalence 0 never starts) waits
-    longer than any run, and a chance of 1 changes next month."""
-    with np.errstate(divide="ignore"):  # a chance of 1: log 0 = -inf, and every draw gives 1 month
-        months = np.floor(np.log1p(-draw) / np.log1p(-np.maximum(chance, 1e-12))) + 1.0
-    return np.minimum(months, np.iinfo(np.int16).max).astype(np.int16)
