@@ -110,11 +110,29 @@ def _parser() -> argparse.ArgumentParser:
                                  "It needs no internet to open.")
     report.add_argument("folder", type=Path, help="a results folder written by 'compare' or 'experiment'")
     report.add_argument("--out", type=Path, default=None, help="HTML file (default: FOLDER/report.html)")
+    dashboard = commands.add_parser(
+        "dashboard", help="serve the cabinet's dashboard (Solara) to a browser",
+        description="Serve the interactive dashboard at http://HOST:PORT and keep serving until Ctrl-C. A new "
+        "page starts with Salem and the By All Means package against the baseline on 5 seeds. It needs no "
+        "internet: the front-end assets are served from this machine.")
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this "
+                           "machine only; 0.0.0.0 serves the local network)")
+    dashboard.add_argument("--port", type=_port, default=8765, help="port (default: 8765)")
     commands.add_parser("cities", help="list the built-in cities with their pupils and main shares")
     commands.add_parser("scenarios", help="list the shipped scenarios and the question each answers")
     commands.add_parser("parameters", help="print the parameter reference (Markdown): every scenario key with "
                         "its default, unit, allowed range and source")
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 65535 (got {text!r})")
+    return port
 
 
 def _positive(text: str) -> int:
@@ -235,6 +253,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    from .dashboard.server import serve
+
+    return serve(args.host, args.port)
+
+
 def _cities(_: argparse.Namespace) -> int:
     from .city.profile import builtin_cities, load_city
 
@@ -268,8 +292,8 @@ def _parameters(_: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _run, "compare": _compare, "experiment": _experiment, "report": _report, "cities": _cities,
-            "scenarios": _scenarios, "parameters": _parameters}
+COMMANDS = {"run": _run, "compare": _compare, "experiment": _experiment, "report": _report,
+            "dashboard": _dashboard, "cities": _cities, "scenarios": _scenarios, "parameters": _parameters}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

@@ -81,10 +81,11 @@ class CityModel(Calendar, mesa.Model):
 
     # --- running --------------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One month: every module in order."""
+        """One month: every module in order. ``running`` (Mesa's flag) turns False after the last month."""
         for module in self.modules:
             module.step(self)
         self.month += 1
+        self.running = self.month < self.years * 12
 
     def run(self, progress: bool = False) -> CityModel:
         """Run every month of every year; ``progress`` draws a bar of years (tqdm) on a terminal's stderr."""

@@ -66,6 +66,15 @@ class ScenarioConfig(Params):
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def to_toml(self) -> str:
+        """The scenario as a TOML file: its name, description and every value that differs from the default, so
+        that :func:`load_scenario` reads it back to the same configuration hash."""
+        import tomli_w
+
+        changed = _changes(self.model_dump(mode="json"), ScenarioConfig().model_dump(mode="json"))
+        return tomli_w.dumps({"name": self.name, **({"description": self.description} if self.description else {}),
+                              **changed})
+
     def with_overrides(self, overrides: dict[str, Any], source: str = "overrides") -> ScenarioConfig:
         """A copy with dotted-path overrides applied, e.g. ``{"programmes.summer.coverage": 0.8}``."""
         check_kind("overrides", overrides, (dict,), "a dict of dotted keys and values")
@@ -126,6 +135,23 @@ def load_scenario(scenario: str | Path | ScenarioConfig | None = None) -> tuple[
     data = read_toml(path, "scenario")
     data.setdefault("name", path.stem)
     return _checked(data, path), str(path)
+
+
+def _changes(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``values`` that differ from ``defaults``, section by section (a value left at its default
+    is left out, as in a hand-written scenario file; TOML has no null, so a value cannot be reset to None)."""
+    changed: dict[str, Any] = {}
+    for key, value in values.items():
+        default = defaults.get(key)
+        if isinstance(value, dict) and isinstance(default, dict):
+            inner = _changes(value, default)
+            if inner:
+                changed[key] = inner
+        elif value != default and key not in ("name", "description"):
+            if value is None:
+                raise ValueError(f"'{key}' is None where its default is {default!r}: TOML cannot write it")
+            changed[key] = value
+    return changed
 
 
 def _checked(data: dict[str, Any], source: str | Path) -> ScenarioConfig:

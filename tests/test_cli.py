@@ -94,9 +94,9 @@ USAGE_ERRORS = {
     "seed not a whole number": (["run", "--seed", "1.5"], ["--seed: ", "whole number >= 0", "'1.5'"]),
     "scale not a number": (["run", "--scale", "lots"], ["--scale: ", "number between 1 and 1000", "'lots'"]),
     "unknown flag": (["run", "--colour"], ["--colour", "see 'simcity-kids run --help'"]),
-    "unknown command": (["simulate"], ["command: ", "'simulate'", "'run', 'compare', 'experiment', 'report', 'cities'",
+    "unknown command": (["simulate"], ["command: ", "'simulate'", "'run', 'compare', 'experiment', 'report', 'dashboard', 'cities'",
                                        "see 'simcity-kids --help'"]),
-    "no command": ([], ["command", "'run', 'compare', 'experiment', 'report', 'cities'", "see 'simcity-kids --help'"]),
+    "no command": ([], ["command", "'run', 'compare', 'experiment', 'report', 'dashboard', 'cities'", "see 'simcity-kids --help'"]),
     "missing value": (["run", "--city"], ["--city: ", "expected one argument", "see 'simcity-kids run --help'"]),
 }
 

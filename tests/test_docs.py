@@ -149,6 +149,12 @@ COMMANDS: dict[str, tuple[str, list[str]]] = {
     "simcity-kids experiment FILE [--seeds N] [--years N] [--samples N] [--workers N] [--dask ADDRESS] [--out DIR] "
     "[--resume] [--quiet]": ("simcity-kids experiment --help", ["usage: simcity-kids experiment"]),
     "simcity-kids report FOLDER [--out FILE]": ("simcity-kids report --help", ["usage: simcity-kids report"]),
+    # Serving is tested in a browser (test_dashboard_browser.py); here, the command and what make would run.
+    "simcity-kids dashboard [--host 127.0.0.1] [--port 8765]": (
+        "simcity-kids dashboard --help", ["usage: simcity-kids dashboard", "--port PORT"]),
+    "make dashboard": ("make --dry-run dashboard", [".venv/bin/simcity-kids dashboard"]),
+    ".venv/bin/python -m simcity_kids.dashboard.assets --check": (
+        ".venv/bin/python -m simcity_kids.dashboard.assets --check", []),
     # Five seeds of three scenarios (15 Salem runs); the experiment with two seeds (its file says ten).
     "simcity-kids compare baseline universal_summer same_budget_preschool --seeds 5": (
         "simcity-kids compare baseline universal_summer same_budget_preschool --seeds 5 --out {out} --quiet",

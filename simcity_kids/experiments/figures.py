@@ -11,9 +11,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import hex_to_rgb, qualitative
 
+from ..outcomes import GRADE_ALL
 from .comparison import SUBJECTS, Comparison
 from .config import outcome_parts
 
+# What the neighborhood map colours by: (title, unit) of each measure of :func:`neighborhood_values`.
+MAP_MEASURES = {
+    "gap": ("gap: the city's mean score minus the neighborhood's (reading and math)", "SD"),
+    "change": ("change in the neighborhood's mean score against the reference, same seeds", "SD"),
+    "reach": ("children enrolled in the programmes (a child in two counts twice)", "children"),
+    "unmet_needs": ("unmet needs per 100 children", "per 100 children"),
+    "waitlist": ("children who waited for a programme's slot", "children"),
+    "cost": ("programme cost spent on the neighborhood's children", "USD"),
+}
 FEW_POINTS = 5  # a scenario with more design points than this is drawn at point 0 only, to stay readable
 PALETTE = qualitative.Plotly
 YEAR = "school year of the run (0 = the first)"
@@ -161,7 +171,84 @@ def sensitivity(comparison: Comparison, outcome: str | None = None,
                    "bars: 95% confidence", axis, "parameter")
 
 
+def neighborhood_values(comparison: Comparison, scenario: str, measure: str) -> pd.Series:
+    """One of :data:`MAP_MEASURES` per neighborhood, in the final year, mean over the scenario's replicates (point
+    0). Cost is each programme's cost per child served times the neighborhood's enrolments."""
+    if measure not in MAP_MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(MAP_MEASURES)} (got {measure!r})")
+    if measure == "change":
+        return (_mean_over_runs(comparison, scenario, "score")
+                - _mean_over_runs(comparison, comparison.reference, "score")).rename(measure)
+    return _mean_over_runs(comparison, scenario, measure)
+
+
+def neighborhood_map(comparison: Comparison, scenario: str, measure: str = "gap") -> go.Figure:
+    """The city's neighborhoods at their map positions, joined by the travel network, coloured by ``measure``;
+    hovering a neighborhood gives its value, its share of the children, its schools and providers."""
+    city = comparison.plan.city
+    values = neighborhood_values(comparison, scenario, measure)
+    where = {hood.name: (hood.x_km, hood.y_km) for hood in city.neighborhoods}
+    edges_x, edges_y = [], []
+    for edge in city.edges:
+        edges_x += [where[edge.a][0], where[edge.b][0], None]
+        edges_y += [where[edge.a][1], where[edge.b][1], None]
+    names = [hood.name for hood in city.neighborhoods]
+    title, measure_unit = MAP_MEASURES[measure]
+    details = [f"<b>{hood.name}</b><br>{title}: {values.get(hood.name, float('nan')):,.3f} {measure_unit}"
+               f"<br>children: {hood.population_share:.1%} of the city"
+               f"<br>schools: {', '.join(s.name for s in city.schools if s.neighborhood == hood.name) or 'none'}"
+               f"<br>providers: {', '.join(f'{p.name} ({p.type})' for p in city.providers if p.neighborhood == hood.name) or 'none'}"
+               for hood in city.neighborhoods]
+    figure = go.Figure([
+        go.Scatter(x=edges_x, y=edges_y, mode="lines", line={"color": "lightgrey", "width": 1}, hoverinfo="skip",
+                   showlegend=False),
+        go.Scatter(x=[where[n][0] for n in names], y=[where[n][1] for n in names], mode="markers+text",
+                   text=names, textposition="top center", hovertext=details, hoverinfo="text", showlegend=False,
+                   marker={"size": [12 + 60 * hood.population_share for hood in city.neighborhoods],
+                           "color": [values.get(n, float("nan")) for n in names], "colorscale": "RdYlBu_r",
+                           "showscale": True, "colorbar": {"title": measure_unit},
+                           "line": {"color": "black", "width": 1}})])
+    figure.update_yaxes(scaleanchor="x", scaleratio=1)
+    return _titled(figure, f"{city.name}: {title}", f"{scenario}, final year, mean over replicates; "
+                   "marker size: share of the children", "km east", "km north")
+
+
 # --- helpers --------------------------------------------------------------------------------------------------
+def _mean_over_runs(comparison: Comparison, scenario: str, measure: str) -> pd.Series:
+    per_run = [_neighborhood_measure(comparison.store.outcomes(spec.run_id), measure)
+               for spec in comparison.plan.runs
+               if spec.scenario == scenario and spec.point == 0 and comparison.store.done(spec.run_id)]
+    if not per_run:
+        raise ValueError(f"{scenario!r} has no finished runs in this comparison")
+    return pd.concat(per_run, axis=1).mean(axis=1).rename(measure)
+
+
+def _neighborhood_measure(outcomes: pd.DataFrame, measure: str) -> pd.Series:
+    """One run's ``measure`` by neighborhood in its final year (``neighborhood_values``); "score" is the mean of
+    reading and math."""
+    final = outcomes[outcomes.year == outcomes.year.max()]
+    hoods = final[(final.group_kind == "neighborhood") & (final.grade == GRADE_ALL)]
+    metric = hoods.metric.astype(str)
+    by_hood = hoods.assign(group=hoods.group.astype(str))
+    subjects = ["reading_mean", "math_mean"]
+    if measure in ("score", "gap"):
+        score = by_hood[metric.isin(subjects)].groupby("group")["value"].mean()
+        if measure == "score":
+            return score
+        every = final[(final.group_kind == "all") & (final.grade == GRADE_ALL) & final.metric.isin(subjects)]
+        return every.value.mean() - score
+    if measure == "unmet_needs":
+        rates = by_hood[metric.str.startswith("unmet_") & metric.str.endswith("_rate")]
+        return 100 * rates.groupby("group")["value"].sum()
+    suffix = "_waitlisted" if measure == "waitlist" else "_enrolled"
+    counts = by_hood[metric.str.endswith(suffix)].assign(programme=metric.str.removesuffix(suffix))
+    if measure != "cost":
+        return counts.groupby("group")["value"].sum()
+    per_child = final[(final.group_kind == "programme") & (final.metric == "cost_per_child_served_usd")]
+    price = per_child.assign(group=per_child.group.astype(str)).set_index("group")["value"]
+    return (counts.value * counts.programme.map(price).fillna(0.0)).groupby(counts.group).sum()
+
+
 def _outcome_rows(table: pd.DataFrame, outcome: str) -> pd.DataFrame:
     """One outcome's rows of an estimates or differences table, flat; an outcome the runs lack is an error."""
     table = table.reset_index()

@@ -14,8 +14,8 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,11 +69,14 @@ def execute_run(task: RunTask) -> RunOutput:
 
 
 def run_plan(plan: Plan, folder: str | Path, *, resume: bool = False, workers: int | None = None,
-             dask: str | None = None, progress: bool = False) -> ResultsStore:
+             dask: str | None = None, progress: bool = False, executor: Executor | None = None,
+             on_run: Callable[[int, int], None] | None = None) -> ResultsStore:
     """Run every unfinished run of ``plan`` into ``folder`` and return the store.
 
     ``workers``: processes of the local pool (default: every core; 1 runs serially in this process); ``dask``:
-    a scheduler's address, or "local" for a local cluster of ``workers`` processes."""
+    a scheduler's address, or "local" for a local cluster of ``workers`` processes; ``executor``: a process pool
+    that outlives this call (a server's, shared by its users), used instead of either. ``on_run(done, total)`` is
+    called as each run ends, for a progress indicator other than the terminal's bar."""
     if workers is not None:
         check_kind("workers", workers, (int,), "a whole number >= 1")
         if workers < 1:
@@ -84,11 +87,13 @@ def run_plan(plan: Plan, folder: str | Path, *, resume: bool = False, workers: i
     manifest = store.open(plan, resume)
     todo = [spec for spec in plan.runs if not store.done(spec.run_id)]
     tasks = [RunTask(spec, plan.configuration(spec), plan.city, plan.years, plan.scale) for spec in todo]
-    manifest["executor"] = _executor_name(workers, dask, len(tasks))
+    manifest["executor"] = "shared process pool" if executor is not None else _executor_name(workers, dask,
+                                                                                               len(tasks))
     bar = _progress_bar(len(plan.runs), len(plan.runs) - len(todo), plan.name, progress)
     last_write = time.monotonic()
+    done = len(plan.runs) - len(todo)
     try:
-        for task, result in _execute(tasks, workers, dask):
+        for task, result in _execute(tasks, workers, dask, executor):
             entry = manifest["runs"][task.spec.run_id]
             if isinstance(result, RunOutput):
                 store.write_run(result.run_id, result.outcomes, result.children)
@@ -99,6 +104,9 @@ def run_plan(plan: Plan, folder: str | Path, *, resume: bool = False, workers: i
                 entry.update(status="failed", error=error, ended_utc=now())
                 bar.write(f"run {task.spec.run_id} failed: {error}", file=sys.stderr)
             bar.update(1)
+            done += 1
+            if on_run is not None:
+                on_run(done, len(plan.runs))
             if time.monotonic() - last_write > MANIFEST_EVERY_S:
                 store.write_manifest(manifest)
                 last_write = time.monotonic()
@@ -119,11 +127,14 @@ def _pool_size(workers: int | None, runs: int) -> int:
     return min(workers or os.cpu_count() or 1, max(runs, 1))
 
 
-def _execute(tasks: list[RunTask], workers: int | None, dask: str | None) -> Iterator[tuple[RunTask, Any]]:
+def _execute(tasks: list[RunTask], workers: int | None, dask: str | None,
+             executor: Executor | None) -> Iterator[tuple[RunTask, Any]]:
     """Yield (task, RunOutput or the exception it raised) as runs finish."""
     if not tasks:
         return
-    if dask is not None:
+    if executor is not None:
+        yield from _on_executor(tasks, executor, 2 * (os.cpu_count() or 1))
+    elif dask is not None:
         yield from _on_dask(tasks, workers, dask)
     elif _pool_size(workers, len(tasks)) == 1:
         for task in tasks:
@@ -137,30 +148,40 @@ def _execute(tasks: list[RunTask], workers: int | None, dask: str | None) -> Ite
 
 def _on_pool(tasks: list[RunTask], workers: int) -> Iterator[tuple[RunTask, Any]]:
     """A local process pool. Workers come from a fork server that has imported the model once, so they start at
-    once without forking this process's threads. At most two runs per worker wait in the queue, so results
-    are written as they come and an interrupted experiment loses little."""
+    once without forking this process's threads."""
+    with ProcessPoolExecutor(max_workers=workers, mp_context=model_process_context()) as pool:
+        yield from _on_executor(tasks, pool, 2 * workers)
+
+
+def model_process_context() -> multiprocessing.context.BaseContext:
+    """Processes forked from a server that has imported the model once."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(MODEL_MODULES)
+    return context
+
+
+def _on_executor(tasks: list[RunTask], pool: Executor, in_flight: int) -> Iterator[tuple[RunTask, Any]]:
+    """Runs on a pool, at most ``in_flight`` submitted at a time, so results are written as they come and an
+    interrupted experiment loses little (and a shared pool serves several experiments in turn)."""
     pending = iter(tasks)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        running: dict[Future, RunTask] = {}
-        try:
-            while True:
-                while len(running) < 2 * workers:
-                    task = next(pending, None)
-                    if task is None:
-                        break
-                    running[pool.submit(execute_run, task)] = task
-                if not running:
-                    return
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    task = running.pop(future)
-                    error = future.exception()
-                    yield task, error if error is not None else future.result()
-        finally:
-            for future in running:
-                future.cancel()
+    running: dict[Future, RunTask] = {}
+    try:
+        while True:
+            while len(running) < in_flight:
+                task = next(pending, None)
+                if task is None:
+                    break
+                running[pool.submit(execute_run, task)] = task
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = running.pop(future)
+                error = future.exception()
+                yield task, error if error is not None else future.result()
+    finally:
+        for future in running:
+            future.cancel()
 
 
 def _on_dask(tasks: list[RunTask], workers: int | None, address: str) -> Iterator[tuple[RunTask, Any]]:

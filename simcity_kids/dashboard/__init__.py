@@ -1,0 +1,1 @@
+"""The cabinet's dashboard: a Solara app over the model and its experiments (``simcity-kids dashboard``)."""
