@@ -125,25 +125,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a whole number between 1 and 65535 (got {text!r})")
-    return port
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number >= low (and <= high)."""
+    allowed = f">= {low}" if high is None else f"between {low} and {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low or high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be a whole number {allowed} (got {text!r})")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
-    return value
+_positive = _whole_number(1)
+_port = _whole_number(1, 65535)
 
 
 def _executor_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:

@@ -27,7 +27,7 @@ from .city.profile import CityProfile
 from .core.calendar import JUNE, SCHOOL_AGES, SEPTEMBER
 from .core.validation import ConfigError, check_kind, shown
 from .model import CityModel
-from .outcomes import _group_kinds
+from .outcomes import group_kinds
 from .programmes.success_plans import BIT, FINDINGS, FOLLOW_UP_MONTHS, REVIEW_MONTH, SuccessPlans
 from .rules.needs import NEEDS
 from .scenario import ScenarioConfig
@@ -175,7 +175,7 @@ def timeline_figure(history: ChildHistory) -> go.Figure:
 
 def _group_codes(model: CityModel) -> dict[str, tuple[np.ndarray, int]]:
     """Each group label of the outcomes table except neighborhoods -> (its kind's array of codes, its code)."""
-    return {label: (codes, code) for kind, labels, codes in _group_kinds(model) if kind != "neighborhood"
+    return {label: (codes, code) for kind, labels, codes in group_kinds(model) if kind != "neighborhood"
             for code, label in enumerate(labels)}
 
 
@@ -193,7 +193,7 @@ def _school(model: CityModel, row: int) -> str:
 def _profile(model: CityModel, row: int) -> dict[str, Any]:
     """Who the child is at the start: where they live and go to school, age and the groups of the outcomes table."""
     children = model.children
-    labels = {kind: labels[int(codes[row])] for kind, labels, codes in _group_kinds(model)}
+    labels = {kind: labels[int(codes[row])] for kind, labels, codes in group_kinds(model)}
     return {"id": int(children.id[row]), "neighborhood": labels["neighborhood"], "school": _school(model, row),
             "age": int(children.age[row]), "income_quintile": labels["income_quintile"], "race": labels["race"],
             "english_learner": bool(children.english_learner[row]), "disadvantaged": bool(children.disadvantaged[row])}

@@ -65,7 +65,7 @@ class Outcomes:
         Built once a month; without ``by_grade`` the table has no grade axis, so tables for all grades
         together stay small in a small city."""
         if self._groups_month != model.month:
-            self._kinds = _group_kinds(model)
+            self._kinds = group_kinds(model)
             group_cell = np.zeros(len(model.children), dtype=np.int32)  # a few thousand cells at most
             for _, labels, codes in self._kinds:
                 group_cell *= len(labels)
@@ -261,7 +261,7 @@ class Outcomes:
         reading, math = model.learning.observed(model, pupils)
         frame = {"id": children.id[pupils],
                  "grade": pd.Categorical.from_codes(_grade_index(children.age[pupils]), [*GRADES])}
-        for kind, labels, codes in _group_kinds(model):
+        for kind, labels, codes in group_kinds(model):
             frame[kind] = pd.Categorical.from_codes(codes[pupils].astype(np.int32), labels)
         frame.update(reading=reading.astype(np.float32), math=math.astype(np.float32))
         return pd.DataFrame(frame)
@@ -278,7 +278,7 @@ class Outcomes:
         return pd.DataFrame(self._trace, columns=["year", "month", "metric", "value"])
 
 
-def _group_kinds(model: CityModel) -> list[tuple[str, list[str], np.ndarray]]:
+def group_kinds(model: CityModel) -> list[tuple[str, list[str], np.ndarray]]:
     """The breakdowns of the outcome tables: (kind, group labels, each child's group code)."""
     children = model.children
     return [

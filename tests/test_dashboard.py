@@ -25,7 +25,8 @@ from simcity_kids.dashboard.panels.map import MapPanel
 from simcity_kids.dashboard.panels.scenario import ScenarioBuilder, cards
 from simcity_kids.dashboard.panels.steps import StepPanel, current_state, monthly_gaps
 from simcity_kids.dashboard.state import Session
-from simcity_kids.experiments.figures import MAP_MEASURES, neighborhood_map, neighborhood_values
+from simcity_kids.experiments.figures import (MAP_MEASURES, _neighborhood_measure, neighborhood_map,
+                                              neighborhood_values)
 from simcity_kids.programmes import registered
 from simcity_kids.scenario import builtin_scenarios
 
@@ -107,7 +108,8 @@ def test_headline_costs_and_csv_read_the_comparisons_own_tables(small_comparison
         assert line.startswith(f"{scenario}: {primary} changes by {row['mean']:+.3f} SD [{row.ci_low:+.3f}, ")
     costs = final_costs(small_comparison).set_index("scenario")
     mean_cost = small_comparison.costs().xs((1, "cost_usd"), level=("year", "measure"))["mean"]
-    assert costs.loc["by_all_means", "cost_usd"].startswith(f"{mean_cost.xs('by_all_means', level='scenario').iloc[0]:,.4g}")
+    by_all_means = mean_cost.xs("by_all_means", level="scenario").iloc[0]
+    assert costs.loc["by_all_means", "cost_usd"].startswith(f"{by_all_means:,.4g}")
     csv = results_csv(small_comparison)
     assert csv.count("\n") == len(small_comparison.estimates()) + len(small_comparison.differences()) + 1
 
@@ -123,6 +125,17 @@ def test_the_map_colours_each_neighborhood_by_the_runs_own_numbers(small_compari
         expected.append(waiting.groupby(waiting.group.astype(str))["value"].sum())
     waitlist = neighborhood_values(small_comparison, "by_all_means", "waitlist")
     assert np.allclose(waitlist.sort_index(), (sum(expected) / len(expected)).sort_index())
+    table = store.outcomes(runs[0].run_id)  # cost and unmet needs of one run, by hand
+    final = table[(table.year == 1) & (table.grade == "all")].assign(metric=lambda t: t.metric.astype(str),
+                                                                     group=lambda t: t.group.astype(str))
+    price = final[(final.group_kind == "programme") & (final.metric == "cost_per_child_served_usd")].set_index(
+        "group")["value"]
+    hood = final[(final.group_kind == "neighborhood") & (final.group == "The Point")].set_index("metric")["value"]
+    cost = sum(hood[f"{name}_enrolled"] * price[name] for name in price.index if f"{name}_enrolled" in hood)
+    unmet = 100 * hood[[m for m in hood.index if m.startswith("unmet_") and m.endswith("_rate")]].sum()
+    assert cost > 0 and unmet > 0
+    assert _neighborhood_measure(table, "cost")["The Point"] == pytest.approx(cost)
+    assert _neighborhood_measure(table, "unmet_needs")["The Point"] == pytest.approx(unmet)
     change = neighborhood_values(small_comparison, "by_all_means", "change")
     gap, reference_gap = (neighborhood_values(small_comparison, name, "gap") for name in ("by_all_means", "baseline"))
     city_change = (reference_gap - gap) - change  # gap = city mean - neighborhood mean: the same city shift for all
@@ -133,6 +146,36 @@ def test_the_map_colours_each_neighborhood_by_the_runs_own_numbers(small_compari
     assert np.allclose(figure.data[1].marker.color, waitlist.reindex(names))
     with pytest.raises(ValueError, match="measure must be one of"):
         neighborhood_values(small_comparison, "by_all_means", "happiness")
+
+
+def test_the_yearly_cost_is_the_models_cost_once_every_programme_is_phased_in():
+    config, city = sk.load_scenario("by_all_means")[0], sk.load_city("salem")  # phased in over 2 years
+    estimate = jobs.yearly_cost(config, city)
+    model = sk.CityModel(config, city, seed=0, years=2, scale=city.pupils / jobs.COST_SAMPLE_PUPILS).run()
+    costs = model.outcomes.table()
+    costs = costs[(costs.metric == "cost_usd") & (costs.year == 1)].assign(group=lambda t: t.group.astype(str))
+    assert estimate["total"] == pytest.approx(costs.loc[costs.group == "total", "value"].sum())
+    assert estimate["summer"] == pytest.approx(costs.loc[costs.group == "summer", "value"].iloc[0])
+    assert "mentoring" not in estimate  # nothing funded, nothing shown
+
+
+def test_the_same_comparison_asked_twice_runs_once_and_reports_progress(small_comparison):
+    scenarios = [sk.load_scenario(name)[0] for name in ("baseline", "by_all_means", "universal_summer")]
+    calls: list[tuple[int, int]] = []
+    again = jobs.comparison(scenarios, sk.load_city("salem"), seeds=2, years=2, scale=4.0,
+                            on_run=lambda done, total: calls.append((done, total)))
+    assert again.folder == small_comparison.folder and calls == []  # read, not run again
+    fresh = jobs.comparison(scenarios[:2], sk.load_city("salem"), seeds=2, years=1, scale=10.0,
+                            on_run=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)] and (fresh.runs().status == "done").all()
+
+
+def test_a_session_compares_its_scenario_with_the_reference_and_the_chosen_ones_each_once(session):
+    session.others.set(["by_all_means", "universal_summer", "baseline"])
+    assert [config.name for config in session.compared()] == ["baseline", "by_all_means", "universal_summer"]
+    session.set_parameter("programmes.mentoring.coverage", 0.2)
+    assert [config.name for config in session.compared()] == ["baseline", "by_all_means_edited", "by_all_means",
+                                                               "universal_summer"]
 
 
 def test_city_facts_are_the_profiles_numbers():
@@ -271,7 +314,11 @@ def test_step_figures_read_the_models_state():
     plans = getattr(model.children, model.programme("success_plans").enrolled)
     assert plans.any()
     assert state["enrolled: success plans"] == f"{np.count_nonzero(plans) * model.child_weight:,.0f}"
-    figure = monthly_gaps(model.outcomes.trace())
+    assert model.running and model.month == 3
+    for _ in range(9):
+        model.step()
+    assert not model.running  # the last month has run: Mesa's play button stops
+    figure = monthly_gaps(model.outcomes.trace()[lambda t: t.year * 12 + (t.month - 9) % 12 < 3])
     trace = model.outcomes.trace()
     assert {d.name for d in figure.data} == set(trace.metric)
     assert list(figure.data[0].x) == [0, 1, 2]

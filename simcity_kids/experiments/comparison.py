@@ -127,6 +127,11 @@ class Comparison:
         """Per non-reference scenario, point, year and outcome: the paired difference from the reference
         (scenario minus reference, replicate by replicate) with its 95% interval, and the interval the same runs
         would give unpaired (Welch), for comparison."""
+        return self._differences.copy()
+
+    @cached_property
+    def _differences(self) -> pd.DataFrame:
+        """``differences``, computed once: the summary, costs, frontier and figures all start from it."""
         paired = self._paired()
         table = interval(paired.assign(difference=paired.value - paired.reference).groupby(KEYS)["difference"])
         groups = paired.groupby(KEYS)

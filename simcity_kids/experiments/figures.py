@@ -194,11 +194,12 @@ def neighborhood_map(comparison: Comparison, scenario: str, measure: str = "gap"
         edges_y += [where[edge.a][1], where[edge.b][1], None]
     names = [hood.name for hood in city.neighborhoods]
     title, measure_unit = MAP_MEASURES[measure]
+    schools = {name: ", ".join(s.name for s in city.schools if s.neighborhood == name) or "none" for name in where}
+    providers = {name: ", ".join(f"{p.name} ({p.type})" for p in city.providers if p.neighborhood == name) or "none"
+                 for name in where}
     details = [f"<b>{hood.name}</b><br>{title}: {values.get(hood.name, float('nan')):,.3f} {measure_unit}"
-               f"<br>children: {hood.population_share:.1%} of the city"
-               f"<br>schools: {', '.join(s.name for s in city.schools if s.neighborhood == hood.name) or 'none'}"
-               f"<br>providers: {', '.join(f'{p.name} ({p.type})' for p in city.providers if p.neighborhood == hood.name) or 'none'}"
-               for hood in city.neighborhoods]
+               f"<br>children: {hood.population_share:.1%} of the city<br>schools: {schools[hood.name]}"
+               f"<br>providers: {providers[hood.name]}" for hood in city.neighborhoods]
     figure = go.Figure([
         go.Scatter(x=edges_x, y=edges_y, mode="lines", line={"color": "lightgrey", "width": 1}, hoverinfo="skip",
                    showlegend=False),

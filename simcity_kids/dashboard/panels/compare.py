@@ -75,37 +75,47 @@ def CompareSettings(session: Session, runner):
 
 @solara.component
 def ComparePanel(session: Session, runner):
-    comparison = session.comparison.value
-    outcome = solara.use_reactive(DEFAULT_OUTCOMES[0])
-    subject = solara.use_reactive(SUBJECTS[0])
     with solara.Column():
         CompareSettings(session, runner)
-        if comparison is None:
+        if session.comparison.value is None:
             solara.Info("Choose the scenarios and press Run: each runs on the same seeds (paired).")
-            return
-        runs = comparison.runs()
-        for row in runs[runs.status == "failed"].itertuples():
-            solara.Error(f"run {row.run_id} failed: {row.error}")
-        for line in headlines(comparison):
-            solara.Success(line, classes=["simcity-headline"])
-        outcomes = list(comparison.plan.outcomes)
-        solara.Select("Outcome", values=outcomes, value=outcome)
+        else:
+            Results(session.comparison.value)
+
+
+@solara.component
+def Results(comparison: Comparison):
+    """A finished comparison's tables and figures, each computed once per comparison and choice (the panel is
+    drawn again at every step of the next run's progress)."""
+    outcome = solara.use_reactive(DEFAULT_OUTCOMES[0])
+    subject = solara.use_reactive(SUBJECTS[0])
+    runs, lines, costs, frontier, summary = solara.use_memo(lambda: (
+        comparison.runs(), headlines(comparison), final_costs(comparison), figures.cost_vs_gap_closed(comparison),
+        comparison.summary().reset_index()), [comparison])
+    trajectory, difference = solara.use_memo(lambda: (figures.gap_trajectories(comparison, outcome.value),
+                                                      figures.paired_differences(comparison, outcome.value)),
+                                             [comparison, outcome.value])
+    losers = solara.use_memo(lambda: None if frontier is None else figures.winners_losers(comparison, subject.value),
+                             [comparison, subject.value])
+    for row in runs[runs.status == "failed"].itertuples():
+        solara.Error(f"run {row.run_id} failed: {row.error}")
+    for line in lines:
+        solara.Success(line, classes=["simcity-headline"])
+    solara.Select("Outcome", values=list(comparison.plan.outcomes), value=outcome)
+    with solara.ColumnsResponsive(12, large=6):
+        solara.FigurePlotly(trajectory)
+        if difference is not None:
+            solara.FigurePlotly(difference)
+    solara.Markdown("#### Costs in the final year (USD; gap closed per $1M of extra cost, SD)")
+    solara.DataFrame(costs)
+    if frontier is not None:
         with solara.ColumnsResponsive(12, large=6):
-            solara.FigurePlotly(figures.gap_trajectories(comparison, outcome.value))
-            difference = figures.paired_differences(comparison, outcome.value)
-            if difference is not None:
-                solara.FigurePlotly(difference)
-        solara.Markdown("#### Costs in the final year (USD; gap closed per $1M of extra cost, SD)")
-        solara.DataFrame(final_costs(comparison))
-        frontier = figures.cost_vs_gap_closed(comparison)
-        if frontier is not None:
-            with solara.ColumnsResponsive(12, large=6):
-                solara.FigurePlotly(frontier)
-                with solara.Column():
-                    solara.ToggleButtonsSingle(value=subject, values=list(SUBJECTS))
-                    solara.FigurePlotly(figures.winners_losers(comparison, subject.value))
-        solara.Markdown("#### Final year: mean [95% interval] and paired difference")
-        solara.DataFrame(comparison.summary().reset_index(), items_per_page=40)
+            solara.FigurePlotly(frontier)
+            with solara.Column():
+                solara.ToggleButtonsSingle(value=subject, values=list(SUBJECTS))
+                solara.FigurePlotly(losers)
+    solara.Markdown("#### Final year: mean [95% interval] and paired difference")
+    solara.DataFrame(summary, items_per_page=40)
 
 
 def start_run(session: Session, task) -> Comparison | None:

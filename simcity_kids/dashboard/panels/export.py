@@ -30,12 +30,12 @@ def report_html(comparison: Comparison) -> bytes:
 def ExportPanel(session: Session):
     scenario = session.scenario.value
     comparison = session.comparison.value
+    toml, config_hash = scenario.to_toml(), scenario.config_hash()
     with solara.Column():
-        solara.Markdown(f"**Scenario** `{scenario.name}`, configuration hash `{scenario.config_hash()}`")
-        solara.Text(scenario.config_hash(), classes=["simcity-config-hash"], style={"display": "none"})
-        solara.FileDownload(scenario.to_toml(), filename=f"{scenario.name}.toml",
-                            label="Download the scenario (TOML)")
-        solara.Markdown("```toml\n" + scenario.to_toml() + "\n```")
+        solara.Markdown(f"**Scenario** `{scenario.name}`, configuration hash `{config_hash}`")
+        solara.Text(config_hash, classes=["simcity-config-hash"], style={"display": "none"})
+        solara.FileDownload(toml, filename=f"{scenario.name}.toml", label="Download the scenario (TOML)")
+        solara.Markdown("```toml\n" + toml + "\n```")
         if comparison is None:
             solara.Info("Run a comparison to export its results.")
             return

@@ -7,6 +7,8 @@ city changes (``jobs.yearly_cost``), so the page stays responsive while it is co
 
 from __future__ import annotations
 
+from functools import cache
+
 import solara
 import solara.lab
 
@@ -21,6 +23,7 @@ SWITCH = {"cabinet": "coordination"}  # a card's on-switch lever; "coverage" for
 SWITCHED_ON = 0.5  # the switch's value when the starting scenario had none (assumption: half coverage to start)
 
 
+@cache
 def cards() -> list[tuple[str, str, list[Declared]]]:
     """(title, scenario section, declared parameters) of every card: the cabinet, then each programme."""
     return [("children's cabinet", "cabinet", declared("cabinet", CabinetParams)),

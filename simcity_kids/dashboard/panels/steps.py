@@ -7,6 +7,7 @@ The panel's figures read ``mesa.visualization.utils.update_counter``, which the 
 
 from __future__ import annotations
 
+from calendar import month_abbr
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,6 @@ from ...model import CityModel
 from ...scenario import ScenarioConfig
 from ..state import Session
 
-MONTHS = ("Sep", "Oct", "Nov", "Dec", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug")
-
 
 class SteppedModel(CityModel):
     """A CityModel that Mesa's controller can rebuild (see the module docstring)."""
@@ -32,7 +31,7 @@ class SteppedModel(CityModel):
 
 def month_label(model: CityModel) -> str:
     """'Jan, school year 2' for the month the model will run next."""
-    return f"{MONTHS[model.month % 12]}, school year {model.month // 12}"
+    return f"{month_abbr[model.calendar_month]}, school year {model.school_year}"
 
 
 def current_state(model: CityModel) -> pd.DataFrame:
