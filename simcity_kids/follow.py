@@ -156,7 +156,7 @@ def timeline_figure(history: ChildHistory) -> go.Figure:
         figure.add_trace(go.Scatter(x=frame.run_month, y=frame[subject], mode="lines+markers", name=subject,
                                     customdata=frame.label, hovertemplate="%{customdata}: %{y:.2f} SD"), row=1, col=1)
     figure.add_trace(go.Scatter(x=frame.run_month, y=frame.attendance, mode="lines+markers", name="attendance",
-                                customdata=frame.label, hovertemplate="%{customdata}: %{y:.0%}"), row=2, col=1)
+                                customdata=frame.label, hovertemplate="%{customdata}: %{y:.1%}"), row=2, col=1)
     for service in services:
         months = frame[frame.services.str.split(", ").map(lambda listed, s=service: s in listed)]
         figure.add_trace(go.Scatter(x=months.run_month, y=[service] * len(months), mode="markers", name=service,
@@ -166,7 +166,7 @@ def timeline_figure(history: ChildHistory) -> go.Figure:
     figure.update_xaxes(tickvals=septembers.run_month, ticktext=septembers.label, row=3, col=1,
                         title_text="month of the run")
     figure.update_yaxes(title_text="SD", row=1, col=1)
-    figure.update_yaxes(title_text="share of days", tickformat=".0%", row=2, col=1)
+    figure.update_yaxes(title_text="share of days", tickformat=".1%", row=2, col=1)
     title = (f"Child {history.child_id}: age {profile['age']} at the start, {profile['neighborhood']}, "
              f"{profile['school'] or 'not yet at school'}")
     figure.update_layout(title=title, template="plotly_white", hovermode="closest", height=700)

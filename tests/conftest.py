@@ -180,12 +180,13 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 @pytest.fixture
 def save_screenshot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
-    """``save_screenshot(page, name) -> path``: a full-page PNG in test-artifacts/screenshots/, named after the
-    test and ``name``, kept after the run for a person (or CI's artifacts) to look at."""
+    """``save_screenshot(page, name) -> path``: a PNG of the page's viewport in test-artifacts/screenshots/, named
+    after the test and ``name``, kept after the run for a person (or CI's artifacts) to look at. Not full-page: that
+    resizes the window, and Plotly redraws its figures, blank, while the picture is taken."""
     def save(page: Any, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         test = re.sub(r"[^A-Za-z0-9._-]+", "_", request.node.name).strip("_")
         path = SCREENSHOTS / f"{test}-{re.sub(r'[^A-Za-z0-9._-]+', '_', name)}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path))
         return path
     return save

@@ -22,8 +22,25 @@ MANY_SESSIONS_TIMEOUT_MS = 300_000  # ten pages and their Chromium renderers sha
 HEADLINE = re.compile(r"(\S+): reading_mean_gap/Q5-Q1 changes by ([+-]\d+\.\d+) SD")
 
 
-def open_tab(page, title: str) -> None:
-    page.get_by_role("tab", name=title).click()
+def open_tab(page, title: str, settle: bool = True) -> None:
+    """Open a tab and (``settle``) wait for its slide-in to end, so a screenshot shows that tab; a page that is
+    not in front may not animate at all, so the ten sessions do not wait for it."""
+    tab = page.get_by_role("tab", name=title)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    if settle:
+        page.wait_for_function(SETTLED, arg=title)
+
+
+# The selected tab's panel is the one shown, in place: not sliding in, and the one before it gone.
+SETTLED = """title => {
+    const tabs = [...document.querySelectorAll('[role=tab]')];
+    const index = tabs.findIndex(tab => tab.innerText.trim().toLowerCase() === title.toLowerCase());
+    const items = [...document.querySelectorAll('.v-window-item')];
+    const shown = items.filter(item => item.offsetParent !== null);
+    if (shown.length !== 1 || items.indexOf(shown[0]) !== index) return false;
+    return Math.abs(shown[0].getBoundingClientRect().left - shown[0].parentElement.getBoundingClientRect().left) < 1;
+}"""
 
 
 def commit(page, label: str, text: str) -> None:
@@ -53,7 +70,7 @@ def no_error_boxes(page) -> None:
 
 def test_a_cabinet_goes_through_every_panel(serve_solara, page, save_screenshot, tmp_path):
     url, log = serve_solara(DASHBOARD_COMMAND)
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.set_viewport_size({"width": 1400, "height": 1400})
     page.goto(url)
     first = shown_change(page, "by_all_means")  # the first comparison: Salem, By All Means against the baseline
     assert first < 0
@@ -85,14 +102,15 @@ def test_a_cabinet_goes_through_every_panel(serve_solara, page, save_screenshot,
     save_screenshot(page, "4-run-and-compare-edited")
 
     open_tab(page, "Map")
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
     page.get_by_text("Salem: gap").first.wait_for(timeout=TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot:visible")).to_have_count(1)  # the map, not another tab's figure
     no_error_boxes(page)
     save_screenshot(page, "5-map")
 
     open_tab(page, "Follow a child")
     page.get_by_role("button", name=re.compile("Follow under")).click()
     page.get_by_text("The coordinator's log").wait_for(timeout=TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot:visible")).to_have_count(1)
     no_error_boxes(page)
     save_screenshot(page, "6-follow-a-child")
 
@@ -102,7 +120,7 @@ def test_a_cabinet_goes_through_every_panel(serve_solara, page, save_screenshot,
     page.get_by_text("Next month: Oct, school year 0").wait_for(timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Step").click()
     page.get_by_text("Next month: Nov, school year 0").wait_for(timeout=TIMEOUT_MS)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot:visible")).to_have_count(1)
     no_error_boxes(page)
     save_screenshot(page, "7-step-by-step")
 
@@ -132,14 +150,14 @@ def test_ten_sessions_at_once_each_see_their_own_scenario(serve_solara, browser,
         page.goto(url)
     for i, page in enumerate(pages):  # each names its scenario and gives it its own coverage
         shown_change(page, "by_all_means", MANY_SESSIONS_TIMEOUT_MS)
-        open_tab(page, "Scenario")
+        open_tab(page, "Scenario", settle=False)
         coverage = switch_on(page, "mentoring")
         coverage.fill(f"0.{i}5")
         coverage.press("Enter")
         name = page.get_by_label("Scenario name", exact=True)
         expect(name).to_have_value("by_all_means_edited")  # the page has redrawn: the name field is not rewritten
         commit(page, "Scenario name", f"session_{i}")
-        open_tab(page, "Run and compare")
+        open_tab(page, "Run and compare", settle=False)
         page.get_by_text(f"against: session_{i} (the builder's scenario)").wait_for(timeout=TIMEOUT_MS)
         commit(page, "seeds", "1")
         commit(page, "years", "2")
@@ -149,6 +167,7 @@ def test_ten_sessions_at_once_each_see_their_own_scenario(serve_solara, browser,
         text = page.inner_text("body")
         assert not [j for j in range(10) if j != i and f"session_{j}" in text], f"session {i} shows another's"
         no_error_boxes(page)
+    pages[3].bring_to_front()
     save_screenshot(pages[3], "session-3")
     for context in contexts:
         context.close()
