@@ -9,10 +9,12 @@ Salem for 10 years; synthetic cities of 10,000, 100,000 and 1,000,000 children f
 own process, for its peak memory); the time of `import simcity_kids` and of `simcity-kids --help`;
 Louisville (97,000 pupils, every child) for 10 years from the command line, output files included; the
 agent-per-child reference (benchmarks/reference_model.py) against the fast model on the same 100,000-child
-city, and the speed-up of the million-child run over the reference's child-steps per second; and 100 Salem
-runs (By All Means) through the experiment runner, each in a new process: serially, on a local pool of 2
-processes and on a local Dask cluster of 2 workers, in turns, best of three. Prints child-steps per second and
-appends every figure to benchmarks/results.csv, so versions can be compared. A benchmark, never a timed test.
+city, and the speed-up of the million-child run over the reference's child-steps per second; the time from
+`simcity-kids dashboard` to its first comparison (Salem, By All Means against baseline, 5 seeds) on screen in
+headless Chromium, if Debian's chromium and Playwright are there; and 100 Salem runs (By All Means) through the
+experiment runner, each in a new process: serially, on a local pool of 2 processes and on a local Dask cluster
+of 2 workers, in turns, best of three. Prints child-steps per second and appends every figure to
+benchmarks/results.csv, so versions can be compared. A benchmark, never a timed test.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,6 +39,8 @@ RESULTS = HERE / "results.csv"
 SCENARIO = "by_all_means"
 EXECUTOR_ROUNDS = 3  # turns of serial, pool and Dask runs; each executor's best time is reported
 REFERENCE_CHILDREN = 100_000  # the agent-per-child reference's city: one year takes it about 5 s
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, as in the browser tests (tests/conftest.py)
+CHROME_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 FIELDS = ["timestamp", "version", "commit", "machine", "case", "children", "years", "seconds",
           "child_steps_per_s", "peak_mb", "target", "met"]
 
@@ -124,6 +129,50 @@ def experiment_in_subprocess(runs: int, workers: int, dask: str | None = None) -
     return float(done.stdout.strip().splitlines()[-1])
 
 
+def first_comparison_on_screen(executable: str, repeats: int = 3) -> list[float] | None:
+    """Seconds from ``simcity-kids dashboard`` to its first comparison's headline in a headless Chromium page, as
+    a cabinet sees it (the browser is already open); None without Chromium and Playwright."""
+    import socket
+    import urllib.request
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not CHROMIUM.is_file():
+        return None
+    times = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROME_ARGS)
+        for _ in range(repeats):
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+            url = f"http://127.0.0.1:{port}"
+            started = time.perf_counter()
+            server = subprocess.Popen([executable, "dashboard", "--port", str(port)], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True)
+            try:
+                while True:
+                    try:
+                        urllib.request.urlopen(url, timeout=1)
+                        break
+                    except OSError:
+                        if time.perf_counter() - started > 60 or server.poll() is not None:
+                            raise RuntimeError(f"the dashboard did not answer at {url}") from None
+                        time.sleep(0.05)
+                page = browser.new_page()
+                page.goto(url)
+                page.get_by_text("changes by").first.wait_for(timeout=60_000)
+                times.append(time.perf_counter() - started)
+                page.close()
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait()
+        browser.close()
+    return times
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -200,6 +249,14 @@ def main() -> None:
     judged = largest["children"] >= 1_000_000
     report(f"speed-up at {largest['children']:,} children, 13 years", ">= 40x reference" if judged else "",
            ratio >= 40 if judged else None, speed_up=ratio)
+
+    on_screen = first_comparison_on_screen(executable)
+    if on_screen is None:
+        print("dashboard: skipped (needs /usr/bin/chromium and playwright)")
+    else:
+        median = sorted(on_screen)[len(on_screen) // 2]
+        report("dashboard: first comparison on screen, from the command", "< 10 s (median of 3)", median < 10,
+               seconds=median, slowest=max(on_screen))
 
     runs = 20 if args.quick else 100
     full = runs == 100

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import ipyvuetify as v
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import solara
 
 import simcity_kids as sk
 from simcity_kids.dashboard import jobs
 from simcity_kids.dashboard.controls import declared
+from simcity_kids.dashboard.figure import PLOTLY_BUNDLE, Figure, SharedBundleFigureWidget
 from simcity_kids.dashboard.panels.child import FollowPanel
 from simcity_kids.dashboard.panels.city import CityPanel, city_facts
 from simcity_kids.dashboard.panels.compare import ComparePanel, final_costs, headlines, start_run
@@ -304,6 +306,29 @@ def test_step_panel_advances_one_month_with_mesas_controller(session):
     rc.find(v.Btn, children=["Step"]).widget.click()
     rc.find(v.Btn, children=["Step"]).widget.click()
     assert "Next month: Nov, school year 0" in page_text(rc)
+
+
+def test_a_figure_widget_draws_its_figure_and_imports_plotly_from_the_server_not_from_itself():
+    from solara.server.server import asset_directories
+
+    shown = solara.reactive(go.Figure(go.Scatter(x=[0, 1], y=[2, 3], name="first"), layout={"title": "one"}))
+
+    @solara.component
+    def Page():
+        Figure(shown.value)
+
+    _, rc = solara.render(Page(), handle_error=False)
+    widget = rc.find(SharedBundleFigureWidget).widget
+    assert [trace.name for trace in widget.data] == ["first"] and widget.layout.title.text == "one"
+    shown.set(go.Figure([go.Bar(x=[0], y=[1], name="a"), go.Bar(x=[1], y=[2], name="b")], layout={"title": "two"}))
+    assert [trace.name for trace in widget.data] == ["a", "b"] and widget.layout.title.text == "two"
+    assert len(widget._esm) < 1_000 and f"/static/assets/{PLOTLY_BUNDLE.name}" in widget._esm
+    served: dict[str, Path] = {}  # what the page's /static/assets/<name> serves: the first folder's file
+    for folder in asset_directories():
+        for path in Path(folder).glob("*.js"):
+            served.setdefault(path.name, path)
+    assert served[PLOTLY_BUNDLE.name] == PLOTLY_BUNDLE
+    assert PLOTLY_BUNDLE.name in served["custom.js"].read_text()  # preloaded with the page
 
 
 def test_step_figures_read_the_models_state():

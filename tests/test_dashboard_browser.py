@@ -71,10 +71,13 @@ def no_error_boxes(page) -> None:
 def test_a_cabinet_goes_through_every_panel(serve_solara, page, save_screenshot, tmp_path):
     url, log = serve_solara(DASHBOARD_COMMAND)
     page.set_viewport_size({"width": 1400, "height": 1400})
+    plotly_fetched = []
+    page.on("request", lambda request: plotly_fetched.append(request.url) if "widgetbundle" in request.url else None)
     page.goto(url)
     first = shown_change(page, "by_all_means")  # the first comparison: Salem, By All Means against the baseline
     assert first < 0
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    expect(page.locator(".js-plotly-plot:visible")).to_have_count(4, timeout=TIMEOUT_MS)
+    assert len(plotly_fetched) == 1, plotly_fetched  # plotly's bundle: once for the page, not once per figure
     no_error_boxes(page)
     save_screenshot(page, "1-run-and-compare")
 

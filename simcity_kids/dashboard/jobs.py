@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,10 +29,10 @@ from ..experiments.comparison import Comparison
 from ..experiments.plan import build_plan
 from ..experiments.runner import model_process_context, run_plan
 from ..scenario import ScenarioConfig
+from .server import RESULTS_FOLDER
 
 COST_SAMPLE_PUPILS = 2_000  # simulated pupils of the run that estimates a scenario's yearly cost (assumption)
 COST_MAX_YEARS = 10  # the cost estimate runs until every programme is fully phased in, at most this long
-RESULTS = "SIMCITY_KIDS_DASHBOARD_RESULTS"  # a results folder given by whoever started the server, who removes it
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -55,7 +55,7 @@ def results_root() -> Path:
     global _root
     with _lock:
         if _root is None:
-            given = os.environ.get(RESULTS)
+            given = os.environ.get(RESULTS_FOLDER)
             _root = Path(given) if given else Path(tempfile.mkdtemp(prefix="simcity-dashboard-"))
             if not given:
                 atexit.register(shutil.rmtree, _root, ignore_errors=True)
@@ -63,14 +63,16 @@ def results_root() -> Path:
 
 
 def comparison(scenarios: Sequence[ScenarioConfig], city: CityProfile, *, seeds: int, years: int,
-               scale: float, on_run: Callable[[int, int], None] | None = None) -> Comparison:
-    """Every scenario on ``seeds`` paired replicates (the first is the reference), run on the shared pool into
-    the folder of their plan's hash, or read from it if an earlier request ran them."""
+               scale: float, on_run: Callable[[int, int], None] | None = None,
+               executor: Executor | None = None) -> Comparison:
+    """Every scenario on ``seeds`` paired replicates (the first is the reference), run on the shared pool (or
+    ``executor``) into the folder of their plan's hash, or read from it if an earlier request ran them."""
     plan = build_plan(list(scenarios), city, seeds=seeds, years=years, scale=scale, name="dashboard",
                       source="dashboard")
     folder = results_root() / plan.config_hash()[:20]
     with FileLock(folder.with_suffix(".lock")):
-        run_plan(plan, folder, resume=(folder / "manifest.json").is_file(), executor=shared_pool(), on_run=on_run)
+        run_plan(plan, folder, resume=(folder / "manifest.json").is_file(), executor=executor or shared_pool(),
+                 on_run=on_run)
     return Comparison(folder)
 
 

@@ -16,11 +16,8 @@ import solara
 from ..city.profile import CityProfile, load_city
 from ..core.validation import ConfigError
 from ..scenario import ScenarioConfig, load_scenario
+from .defaults import DEFAULT_CITY, DEFAULT_REFERENCE, DEFAULT_SCALE, DEFAULT_SCENARIO, DEFAULT_SEEDS, DEFAULT_YEARS
 
-DEFAULT_CITY = "salem"
-DEFAULT_SCENARIO = "by_all_means"
-DEFAULT_REFERENCE = "baseline"
-DEFAULT_SEEDS, DEFAULT_YEARS, DEFAULT_SCALE = 5, 10, 1.0
 EDITED = "_edited"  # added to a shipped scenario's name once the builder changes it
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
 from ..core.validation import ConfigError
 from .config import outcome_parts
@@ -32,7 +32,7 @@ KEYS = ["scenario", "point", "year", "outcome"]
 def interval(values: pd.core.groupby.SeriesGroupBy | pd.Series) -> pd.DataFrame:
     """Mean, standard deviation, count and 95% Student-t interval of each group of ``values``."""
     table = values.agg(["mean", "std", "count"]).rename(columns={"std": "sd", "count": "n"})
-    half = stats.t.ppf(0.975, np.maximum(table["n"] - 1, 1)) * table["sd"] / np.sqrt(table["n"])
+    half = stdtrit(np.maximum(table["n"] - 1, 1), 0.975) * table["sd"] / np.sqrt(table["n"])
     half = half.where(table["n"] > 1)
     return table.assign(ci_low=table["mean"] - half, ci_high=table["mean"] + half)
 
@@ -139,7 +139,7 @@ class Comparison:
         n = groups["value"].count()
         se = np.sqrt(var_s / n + var_r / n)
         df = se**4 / ((var_s / n) ** 2 / (n - 1) + (var_r / n) ** 2 / (n - 1))
-        half = (stats.t.ppf(0.975, df.fillna(1).clip(lower=1)) * se).where(n > 1)
+        half = (stdtrit(df.fillna(1).clip(lower=1), 0.975) * se).where(n > 1)
         return table.assign(unpaired_ci_low=table["mean"] - half, unpaired_ci_high=table["mean"] + half)
 
     @property

@@ -7,6 +7,7 @@ import solara.lab
 
 from ...follow import K8_AGES, follow_child, groups, timeline_figure
 from ...model import CityModel
+from ..figure import Figure
 from ..state import Session
 
 YEARS = [1, 2, 3, 5]
@@ -43,6 +44,6 @@ def FollowPanel(session: Session):
         profile = history.profile
         solara.Markdown(f"**Child {history.child_id}**: " + ", ".join(f"{key.replace('_', ' ')} {value}"
                                                                        for key, value in profile.items()))
-        solara.FigurePlotly(timeline_figure(history))
+        Figure(timeline_figure(history))
         solara.Markdown("#### The coordinator's log\n" + "\n".join(f"- {line}" for line in history.events))
         solara.DataFrame(history.months, items_per_page=12)

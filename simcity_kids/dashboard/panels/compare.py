@@ -17,6 +17,7 @@ from ...experiments.config import DEFAULT_OUTCOMES
 from ...experiments.figures import unit
 from ...scenario import builtin_scenarios
 from .. import jobs
+from ..figure import Figure
 from ..state import Session
 
 SCALES = [1.0, 2.0, 5.0, 10.0]  # one simulated child stands for this many (coarser is faster)
@@ -103,18 +104,18 @@ def Results(comparison: Comparison):
         solara.Success(line, classes=["simcity-headline"])
     solara.Select("Outcome", values=list(comparison.plan.outcomes), value=outcome)
     with solara.ColumnsResponsive(12, large=6):
-        solara.FigurePlotly(trajectory)
+        Figure(trajectory)
         if difference is not None:
-            solara.FigurePlotly(difference)
-    solara.Markdown("#### Costs in the final year (USD; gap closed per $1M of extra cost, SD)")
+            Figure(difference)
+    solara.HTML(tag="h4", unsafe_innerHTML="Costs in the final year (USD; gap closed per $1M of extra cost, SD)")
     solara.DataFrame(costs)
     if frontier is not None:
         with solara.ColumnsResponsive(12, large=6):
-            solara.FigurePlotly(frontier)
+            Figure(frontier)
             with solara.Column():
                 solara.ToggleButtonsSingle(value=subject, values=list(SUBJECTS))
-                solara.FigurePlotly(losers)
-    solara.Markdown("#### Final year: mean [95% interval] and paired difference")
+                Figure(losers)
+    solara.HTML(tag="h4", unsafe_innerHTML="Final year: mean [95% interval] and paired difference")
     solara.DataFrame(summary, items_per_page=40)
 
 

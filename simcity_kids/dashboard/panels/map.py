@@ -5,6 +5,7 @@ from __future__ import annotations
 import solara
 
 from ...experiments.figures import MAP_MEASURES, neighborhood_map
+from ..figure import Figure
 from ..state import Session
 
 
@@ -23,4 +24,4 @@ def MapPanel(session: Session):
             solara.Select("Scenario", values=scenarios, value=scenario, on_value=chosen.set)
             solara.Select("Colour by", values=list(MAP_MEASURES), value=measure)
         solara.Text(MAP_MEASURES[measure.value][0])
-        solara.FigurePlotly(neighborhood_map(comparison, scenario, measure.value))
+        Figure(neighborhood_map(comparison, scenario, measure.value))

@@ -18,6 +18,7 @@ import solara
 from ...city.profile import CityProfile
 from ...model import CityModel
 from ...scenario import ScenarioConfig
+from ..figure import Figure
 from ..state import Session
 
 
@@ -100,4 +101,4 @@ def ModelState(model: CityModel):
         if trace.empty:
             solara.Text("No month has run yet.")
         else:
-            solara.FigurePlotly(monthly_gaps(trace))
+            Figure(monthly_gaps(trace))
