@@ -222,6 +222,8 @@ def test_scenario_builder_controls_change_the_scenario(session):
     assert not session.scenario_error.value
     rc.find(v.Switch, label="summer").widget.v_model = False
     assert session.scenario.value.programmes.summer.coverage == 0
+    rc.find(v.TextField, label="Scenario name").widget.v_model = "our_plan"  # typed: no Enter needed
+    assert session.scenario.value.name == "our_plan"
 
 
 def test_scenario_builder_shows_the_yearly_cost_of_the_scenario(session):

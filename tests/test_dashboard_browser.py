@@ -152,6 +152,7 @@ def test_ten_sessions_at_once_each_see_their_own_scenario(serve_solara, browser,
     for i, page in enumerate(pages):
         page.goto(url)
     for i, page in enumerate(pages):  # each names its scenario and gives it its own coverage
+        page.bring_to_front()  # a page behind the others may never finish a tab's slide-in, leaving it hidden
         shown_change(page, "by_all_means", MANY_SESSIONS_TIMEOUT_MS)
         open_tab(page, "Scenario", settle=False)
         coverage = switch_on(page, "mentoring")

@@ -42,8 +42,9 @@ def ScenarioBuilder(session: Session):
         with solara.Row(style={"align-items": "center"}):
             solara.Select("Start from", values=list(shipped), value=session.base.value.name
                           if session.base.value.name in shipped else None, on_value=session.start_from)
+            # Committed as typed: a field that waits for Enter loses its text if the page is redrawn meanwhile.
             solara.InputText("Scenario name", value=session.scenario.value.name,
-                             on_value=lambda name: session.set_parameter("name", name), continuous_update=False)
+                             on_value=lambda name: session.set_parameter("name", name), continuous_update=True)
         if session.base.value.name in shipped:
             solara.Text(scenario_question(shipped[session.base.value.name]), style={"font-style": "italic"})
         solara.FileDrop(label="... or drop a scenario TOML file here",
