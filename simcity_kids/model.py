@@ -16,6 +16,7 @@ import mesa
 import numpy as np
 
 from .city.institutions import Provider, School, school_quality
+from .city.history import restore, steady_state
 from .city.population import generate, social_ties
 from .city.profile import CityProfile, load_city
 from .core.calendar import Calendar
@@ -39,15 +40,30 @@ class CityModel(Calendar, mesa.Model):
     """Children, families, schools and providers of one city, under one scenario, for one seed."""
 
     def __init__(self, scenario: ScenarioConfig | str | Path | None = None,
-                 city: CityProfile | str | Path = "salem", seed: int = 0, years: int = 10, scale: float = 1.0):
+                 city: CityProfile | str | Path = "salem", seed: int = 0, years: int = 10, scale: float = 1.0,
+                 history: bytes | None = None):
+        """``history``: the burned-in city for this world and seed when computed elsewhere (``city/history.py``;
+        an experiment's workers get it with their runs), else it is computed here once per seed and kept."""
         check_arguments(years=years, seed=seed, scale=scale)
+        config, source = load_scenario(scenario)
+        full_city = load_city(city)
+        if config.population.burn_in_years == 0:
+            self.build(config, source, full_city, seed, scale, start_month=0)
+        else:
+            restore(self, steady_state(config, full_city, seed, scale, history))
+            self.adopt_policy(config, source)
+        self.years = years
+
+    def build(self, config: ScenarioConfig, source: str, full_city: CityProfile, seed: int, scale: float,
+              start_month: int) -> None:
+        """Generate the city's families, children and institutions, ``-start_month`` months before year 0."""
         super().__init__(rng=np.random.SeedSequence(seed))
-        self.config, self.config_source = load_scenario(scenario)
-        self.full_city = load_city(city)
-        self.city = self.full_city.scaled(scale)  # what is simulated: 1/scale of the children and slots
-        self.seed, self.years, self.scale = seed, years, scale
+        self.config, self.config_source = config, source
+        self.full_city = full_city
+        self.city = full_city.scaled(scale)  # what is simulated: 1/scale of the children and slots
+        self.seed, self.scale = seed, scale
         self.streams = Streams(seed)
-        self.month = 0  # months since the run began in September of school year 0
+        self.start_month = self.month = start_month  # months since September of school year 0
         self.child_weight = self.full_city.pupils / self.city.pupils  # real children per simulated child
         self.travel_minutes = self.city.travel_minutes
         cfg = self.config
@@ -69,8 +85,24 @@ class CityModel(Calendar, mesa.Model):
         self.outcomes = Outcomes(self, cfg.outcomes)
         self.leaving_school = LeavingSchool(self, cfg.leaving_school)
         self.programmes: list[Programme] = [cls(self, getattr(cfg.programmes, cls.name)) for cls in registered()]
-        self.modules = [self.population, self.governance, self.awareness, self.needs, *self.programmes,
-                        self.early_childhood, self.learning, self.leaving_school, self.outcomes]
+
+    def adopt_policy(self, config: ScenarioConfig, source: str) -> None:
+        """Switch a burned-in city to the scenario's policy at the start of year 0: the cabinet and every programme
+        whose levers differ are built anew; they keep the arrays (the children's history) their predecessors had."""
+        if config.cabinet != self.cabinet.params:
+            self.cabinet.remove()
+            self.cabinet = Cabinet(self, config.cabinet)
+        self.config, self.config_source = config, source
+        with self.children.adopting(), self.families.adopting():
+            self.programmes = [programme if programme.config == getattr(config.programmes, programme.name)
+                               else type(programme)(self, getattr(config.programmes, programme.name))
+                               for programme in self.programmes]
+
+    @property
+    def modules(self) -> list:
+        """The month's modules, in order (the module docstring)."""
+        return [self.population, self.governance, self.awareness, self.needs, *self.programmes,
+                self.early_childhood, self.learning, self.leaving_school, self.outcomes]
 
     def programme(self, name: str) -> Programme:
         """The programme module called ``name``."""
@@ -82,10 +114,14 @@ class CityModel(Calendar, mesa.Model):
     # --- running --------------------------------------------------------------------------------------------
     def step(self) -> None:
         """One month: every module in order. ``running`` (Mesa's flag) turns False after the last month."""
+        self.advance()
+        self.running = self.month < self.years * 12
+
+    def advance(self) -> None:
+        """Every module's rules for one month (also in the burn-in, ``city/history.py``)."""
         for module in self.modules:
             module.step(self)
         self.month += 1
-        self.running = self.month < self.years * 12
 
     def run(self, progress: bool = False) -> CityModel:
         """Run every month of every year; ``progress`` draws a bar of years (tqdm) on a terminal's stderr."""

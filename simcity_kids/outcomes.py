@@ -113,7 +113,9 @@ class Outcomes:
 
     def _add(self, year: int, grades: list[str], kind: str, labels: list[str], metrics: list[str],
              values: np.ndarray, present: np.ndarray) -> None:
-        """Append the present cells of a (grades, groups, metrics) block of values as rows."""
+        """Append the present cells of a (grades, groups, metrics) block of values as rows (none in the burn-in)."""
+        if year < 0:
+            return
         rows, cols, which = np.nonzero(present)
         n = rows.size
         self._columns["year"] += [year] * n
@@ -176,7 +178,8 @@ class Outcomes:
 
     # --- what is recorded when ----------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:
-        self.trace_gaps(model)
+        if model.month >= 0:  # the burn-in records no trace
+            self.trace_gaps(model)
         month = model.calendar_month
         if month not in (SEPTEMBER, JUNE, AUGUST):
             return

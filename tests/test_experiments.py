@@ -214,10 +214,10 @@ def test_rerunning_from_the_manifest_gives_bit_identical_files(summer, tmp_path)
 def test_a_failed_run_is_recorded_with_its_error_and_the_others_go_on(tmp_path, monkeypatch, capsys):
     real = runner.execute_run
 
-    def sometimes(task):
+    def sometimes(task, history=None):
         if task.spec.run_id == "universal_summer-p0000-r001":
             raise RuntimeError("provider data missing")
-        return real(task)
+        return real(task, history)
     monkeypatch.setattr(runner, "execute_run", sometimes)
     command = ["compare", "baseline", "universal_summer", "--years", "1", "--seeds", "3", "--workers", "1",
                "--quiet", "--out", str(tmp_path / "r")]

@@ -45,6 +45,11 @@ class PopulationParams(Params):
         ge=0, le=1)
     english_learner_exit_rate: float = param(
         0.12, "per year", "assumption: reclassification takes about 5-7 years", ge=0, le=1)
+    burn_in_years: int = param(
+        0, "years of the city's history simulated before year 0 under the baseline policy (city/history.py)",
+        "assumption: 13 (the oldest pupil in year 0 entered kindergarten 13 years before) gives a steady-state "
+        "start; 0, from readiness endowments alone, is the default until English-language acquisition keeps the "
+        "city's share of English learners through a burn-in", ge=0, le=30)
     ties_within_neighborhood: int = param(3, "ties per family", ASSUMPTION, ge=0, le=20)
     ties_across_city: int = param(1, "ties per family", ASSUMPTION, ge=0, le=20)
 

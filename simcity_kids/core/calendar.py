@@ -17,6 +17,7 @@ class Calendar:
     """Months since the run began and what they mean; the model is one (``model.calendar_month``)."""
 
     month: int = 0
+    start_month: int = 0  # the first month simulated: below 0 when a burn-in comes before year 0
 
     @property
     def calendar_month(self) -> int:
@@ -25,7 +26,7 @@ class Calendar:
 
     @property
     def school_year(self) -> int:
-        """0 for the first September-to-August year of the run."""
+        """0 for the first September-to-August year of the run (below 0 in the burn-in)."""
         return self.month // 12
 
     @property

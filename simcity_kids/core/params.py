@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 
 ASSUMPTION = "assumption"
+LEVER = "scenario lever"  # the source of a policy choice (a scenario's lever) rather than of a figure
 
 
 def param(default: Any, unit: str, source: str, *, ge: float | None = None, gt: float | None = None,

@@ -21,7 +21,7 @@ class Streams:
 
     def __call__(self, name: str, month: int = 0) -> np.random.Generator:
         """The generator for decision ``name`` in month ``month`` (a fresh, independent stream)."""
-        key = (*self.seed_sequence.spawn_key, zlib.crc32(name.encode()), month)
+        key = (*self.seed_sequence.spawn_key, zlib.crc32(name.encode()), month % 2**32)  # burn-in months are < 0
         child = np.random.SeedSequence(self.seed_sequence.entropy, spawn_key=key)
         return np.random.Generator(np.random.PCG64(child))
 

@@ -7,6 +7,8 @@ aligned without the module having to know.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -19,10 +21,23 @@ class StateArrays:
         object.__setattr__(self, "_arrays", {})
         object.__setattr__(self, "_fills", {})
         object.__setattr__(self, "_size", int(size))
+        object.__setattr__(self, "_adopting", False)
+
+    @contextmanager
+    def adopting(self) -> Iterator[None]:
+        """Within this block, :meth:`define` keeps arrays that exist (see ``CityModel.adopt_policy``)."""
+        object.__setattr__(self, "_adopting", True)
+        try:
+            yield
+        finally:
+            object.__setattr__(self, "_adopting", False)
 
     def define(self, name: str, dtype: Any, fill: Any = 0, values: np.ndarray | None = None) -> np.ndarray:
-        """Register an array; ``fill`` is also the value new rows (births) get unless given."""
+        """Register an array; ``fill`` is also the value new rows (births) get unless given. While
+        :meth:`adopting`, an array already defined is kept as it is (a module rebuilt keeps its history)."""
         if name in self._arrays:
+            if self._adopting and self._arrays[name].dtype == np.dtype(dtype):
+                return self._arrays[name]
             raise ValueError(f"state array '{name}' is already defined")
         array = np.full(self._size, fill, dtype=dtype) if values is None else np.asarray(values, dtype=dtype)
         if array.shape[0] != self._size:
@@ -32,6 +47,8 @@ class StateArrays:
         return array
 
     def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_"):  # not an array: also while unpickling, before ``_arrays`` is set
+            raise AttributeError(name)
         try:
             return self._arrays[name]
         except KeyError:

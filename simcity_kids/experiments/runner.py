@@ -4,6 +4,9 @@ A run is a pure function of its task (scenario configuration, city, years, scale
 returns its tables as parquet bytes, and only this process writes files. So the results are bit-identical
 whatever the executor, the number of workers or the machines, and a worker never needs the experiment's
 folder. A run that raises is recorded with its error and the others go on.
+
+Runs that share a burn-in (the same world and seed, ``city/history.py``) share one: on a pool or a cluster it is a
+task of its own (:func:`execute_burn_in`) whose result goes to each of its runs; serially, the process keeps it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import os
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -58,12 +62,21 @@ class RunOutput:
     seconds: float
 
 
-def execute_run(task: RunTask) -> RunOutput:
-    """One run, start to finish: its outcomes table and its pupils' end-of-run scores, as parquet bytes."""
+def execute_burn_in(task: RunTask) -> bytes:
+    """The burned-in city a run starts from (``city/history.py``), for every run of the same world and seed."""
+    from ..city.history import burn_in
+
+    return burn_in(task.scenario, task.city, task.spec.seed, task.scale)
+
+
+def execute_run(task: RunTask, history: bytes | None = None) -> RunOutput:
+    """One run, start to finish (from ``history`` when given): its outcomes table and its pupils' end-of-run
+    scores, as parquet bytes."""
     from ..model import CityModel
 
     started = time.perf_counter()
-    model = CityModel(task.scenario, task.city, seed=task.spec.seed, years=task.years, scale=task.scale).run()
+    model = CityModel(task.scenario, task.city, seed=task.spec.seed, years=task.years, scale=task.scale,
+                      history=history).run()
     return RunOutput(task.spec.run_id, to_parquet_bytes(model.outcomes.table()),
                      to_parquet_bytes(model.outcomes.final_scores(model)), time.perf_counter() - started)
 
@@ -160,27 +173,52 @@ def model_process_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+def _by_history(tasks: list[RunTask]) -> dict[str | None, list[RunTask]]:
+    """The tasks grouped by the burn-in they start from (``None``: no burn-in), in the plan's order."""
+    from ..city.history import history_key
+
+    groups: dict[str | None, list[RunTask]] = {}
+    for task in tasks:
+        key = (history_key(task.scenario, task.city, task.spec.seed, task.scale)
+               if task.scenario.population.burn_in_years else None)
+        groups.setdefault(key, []).append(task)
+    return groups
+
+
 def _on_executor(tasks: list[RunTask], pool: Executor, in_flight: int) -> Iterator[tuple[RunTask, Any]]:
-    """Runs on a pool, at most ``in_flight`` submitted at a time, so results are written as they come and an
-    interrupted experiment loses little (and a shared pool serves several experiments in turn)."""
-    pending = iter(tasks)
+    """Runs on a pool, at most ``in_flight`` jobs submitted at a time, so results are written as they come and an
+    interrupted experiment loses little (and a shared pool serves several experiments in turn). Each burn-in is a
+    job; its runs are submitted when it ends, before any other burn-in starts."""
+    groups = _by_history(tasks)
+    ready: deque[tuple[RunTask, bytes | None]] = deque((task, None) for task in groups.pop(None, []))
+    histories = iter(groups)
+    burning: dict[Future, str] = {}
     running: dict[Future, RunTask] = {}
     try:
         while True:
-            while len(running) < in_flight:
-                task = next(pending, None)
-                if task is None:
+            while len(running) + len(burning) < in_flight:
+                if ready:
+                    task, history = ready.popleft()
+                    running[pool.submit(execute_run, task, history)] = task
+                elif (key := next(histories, None)) is not None:
+                    burning[pool.submit(execute_burn_in, groups[key][0])] = key
+                else:
                     break
-                running[pool.submit(execute_run, task)] = task
-            if not running:
+            if not running and not burning:
                 return
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait([*running, *burning], return_when=FIRST_COMPLETED)
             for future in finished:
-                task = running.pop(future)
                 error = future.exception()
-                yield task, error if error is not None else future.result()
+                if future in burning:
+                    group = groups.pop(burning.pop(future))
+                    if error is not None:
+                        yield from ((task, error) for task in group)
+                    else:
+                        ready.extend((task, future.result()) for task in group)
+                else:
+                    yield running.pop(future), error if error is not None else future.result()
     finally:
-        for future in running:
+        for future in [*running, *burning]:
             future.cancel()
 
 
@@ -208,7 +246,10 @@ def _on_dask(tasks: list[RunTask], workers: int | None, address: str) -> Iterato
                               "address of a running scheduler, e.g. tcp://127.0.0.1:8786, or 'local'",
                               argument=True) from None
         with client:
-            futures = {client.submit(execute_run, task, pure=False): task for task in tasks}
+            futures = {}
+            for key, group in _by_history(tasks).items():
+                history = None if key is None else client.submit(execute_burn_in, group[0], pure=False)
+                futures.update({client.submit(execute_run, task, history, pure=False): task for task in group})
             for future in as_completed(futures):
                 task = futures[future]
                 try:

@@ -19,7 +19,7 @@ from pydantic import model_validator
 from scipy.special import bdtr
 
 from ..core.allocation import allocate
-from ..core.params import Params, param
+from ..core.params import LEVER, Params, param
 from ..core.quota import largest_remainder
 from ..core.validation import ConfigError, InvalidAt
 
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from ..city.institutions import Provider
     from ..model import CityModel
 
-LEVER = "scenario lever"
 MAX_CHOICES = 3  # nearest providers a family tries, one allocation round each (assumption)
 # Stages order the programmes within a month: referrals are made before the services that receive them.
 REFER, SERVE = 10, 20

@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING
 import mesa
 
 from ..core.calendar import SEPTEMBER
-from ..core.params import Params, param
+from ..core.params import LEVER, Params, param
 
 if TYPE_CHECKING:
     from ..model import CityModel
-
-LEVER = "scenario lever"
 
 
 class CabinetParams(Params):

@@ -153,7 +153,7 @@ class Needs:
         children = model.children
         rng = model.streams("needs.attendance_trait", model.month)
         children.attendance_trait[new] = self.params.attendance_child_sd * rng.standard_normal(new.size)
-        if model.month == 0:
+        if model.month == model.start_month:
             return
         for need in self._child_needs:
             self._start(need, children, new, model.streams(f"needs.{need}.births", model.month))

@@ -39,7 +39,7 @@ class Population:
         self.set_income_quintiles(model)
 
     def step(self, model: CityModel) -> None:
-        if model.calendar_month != SEPTEMBER or model.month == 0:
+        if model.calendar_month != SEPTEMBER or model.month == model.start_month:
             return
         children = model.children
         children.age += 1
