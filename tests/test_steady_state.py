@@ -115,3 +115,26 @@ def test_a_pool_burns_in_once_per_seed_and_gives_the_serial_numbers(monkeypatch,
     history._cache.clear()
     for task in tasks:
         assert pooled[task.spec.run_id].outcomes == runner.execute_run(task).outcomes, task.spec.run_id
+
+
+
+def test_every_default_parameter_has_a_unit_and_a_source_or_says_assumption():
+    """Every parameter of every section (programmes included) declares its unit and its source (a citation, the
+    word 'assumption', or 'scenario lever' for a policy choice). A need's numbers share the citation in its own
+    ``source`` value."""
+    from simcity_kids.core.params import Params
+
+    def parameters(schema: type[Params], default: Params | None, path: str):
+        for name, field in schema.model_fields.items():
+            value = getattr(default, name, None) if default is not None else field.default
+            if isinstance(field.annotation, type) and issubclass(field.annotation, Params):
+                yield from parameters(field.annotation, value if isinstance(value, Params) else None,
+                                      f"{path}{name}.")  # a section
+            elif f"{path}{name}" not in ("name", "description"):
+                extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+                yield f"{path}{name}", extra.get("unit"), extra.get("source") or getattr(default, "source", None)
+
+    found = list(parameters(sk.ScenarioConfig, sk.ScenarioConfig(), ""))
+    for path, unit, source in found:
+        assert unit and source, f"{path} lacks a unit or a source"
+    assert len(found) > 200 and any(path.startswith("programmes.mentoring.") for path, _, _ in found)

@@ -30,14 +30,18 @@ if TYPE_CHECKING:
 
 
 class NeedSpec(Params):
-    level: Literal["child", "family"]
-    prevalence_disadvantaged: float = Field(ge=0, lt=1, description="share with the need at a time")
-    prevalence_other: float = Field(ge=0, lt=1)
+    # Each need's numbers share one citation, its ``source``; the units are declared here.
+    level: Literal["child", "family"] = Field(json_schema_extra={"unit": "whose need: a child's or the family's"})
+    prevalence_disadvantaged: float = Field(ge=0, lt=1, description="share with the need at a time",
+                                            json_schema_extra={"unit": "share of economically disadvantaged"})
+    prevalence_other: float = Field(ge=0, lt=1, json_schema_extra={"unit": "share of the others"})
     duration_months: float = Field(ge=1, le=600, description="mean months until it resolves on its own (the "
-                                   "chain is monthly, so at least one)")
-    attendance_penalty: float = Field(ge=0, le=0.5, description="share of school days lost while unmet")
-    learning_penalty: float = Field(ge=0, le=1, description="SD per school year lost while unmet")
-    source: str = Field(max_length=1000)
+                                   "chain is monthly, so at least one)", json_schema_extra={"unit": "months"})
+    attendance_penalty: float = Field(ge=0, le=0.5, description="share of school days lost while unmet",
+                                      json_schema_extra={"unit": "share of school days"})
+    learning_penalty: float = Field(ge=0, le=1, description="SD per school year lost while unmet",
+                                    json_schema_extra={"unit": "SD per school year"})
+    source: str = Field(max_length=1000, json_schema_extra={"unit": "citation of the numbers above"})
 
     @model_validator(mode="after")
     def _onset_is_a_chance(self) -> NeedSpec:
