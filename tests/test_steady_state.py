@@ -138,3 +138,19 @@ def test_every_default_parameter_has_a_unit_and_a_source_or_says_assumption():
     for path, unit, source in found:
         assert unit and source, f"{path} lacks a unit or a source"
     assert len(found) > 200 and any(path.startswith("programmes.mentoring.") for path, _, _ in found)
+
+
+def test_a_scenario_on_a_burned_in_city_runs_its_own_policy_and_records_only_the_run(seed):
+    """The programmes and the cabinet whose levers differ are the scenario's (built anew); the outcomes and the
+    trace start in year 0: the burn-in recorded nothing."""
+    baseline = CityModel(STEADY, "salem", seed=seed, years=1).run()
+    policy = STEADY.with_overrides({"programmes.summer.coverage": 0.8, "cabinet.coordination": 0.5})
+    scenario = CityModel(policy, "salem", seed=seed, years=1).run()
+    assert scenario.programme("summer").config.coverage == 0.8
+    assert scenario.cabinet.params.coordination == 0.5
+    assert [type(agent).__name__ for agent in scenario.agents].count("Cabinet") == 1
+    enrolled = {name: model.outcomes.table().query("metric == 'summer_enrolled' and group_kind == 'all'").value.sum()
+                for name, model in (("baseline", baseline), ("scenario", scenario))}
+    assert enrolled["scenario"] > 2 * enrolled["baseline"], enrolled
+    for model in (baseline, scenario):
+        assert model.outcomes.table().year.min() == 0 and model.outcomes.trace().year.min() == 0
