@@ -80,7 +80,8 @@ def burn_in(config: ScenarioConfig, city: CityProfile, seed: int, scale: float) 
     from ..model import CityModel
 
     model = CityModel.__new__(CityModel)
-    model.build(baseline_policy(config), "burn-in", city, seed, scale, start_month=-12 * config.population.burn_in_years)
+    start = -12 * config.population.burn_in_years
+    model.build(baseline_policy(config), "burn-in", city, seed, scale, start_month=start)
     while model.month < 0:
         model.advance()
     return snapshot(model)

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 import solara
 
 from ..core.params import Params
-from ..programmes.base import LEVER
+from ..core.params import LEVER
 
 Kind = Literal["number", "optional_number", "whole", "choice", "flag", "names", "fixed"]
 

@@ -47,11 +47,11 @@ from scipy.special import ndtri
 
 from ..core.allocation import allocate
 from ..core.calendar import LEAVING_AGE, SCHOOL_MONTHS_PER_YEAR, SEPTEMBER, SUMMER_MONTHS
-from ..core.params import param
+from ..core.params import LEVER, param
 from ..core.quota import largest_remainder
 from ..core.validation import InvalidAt
 from . import register
-from .base import APPLIED, ELIGIBLE, ENROLLED, LEVER, MAX_CHOICES, WAITED, Programme, ProgrammeConfig
+from .base import APPLIED, ELIGIBLE, ENROLLED, MAX_CHOICES, WAITED, Programme, ProgrammeConfig
 
 if TYPE_CHECKING:
     from ..model import CityModel

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.calendar import SEPTEMBER
-from ..core.params import param
+from ..core.params import LEVER, param
 from ..core.rng import geometric_months
 from ..rules.needs import NEEDS
 from . import register
-from .base import APPLIED, ELIGIBLE, ENROLLED, LEVER, REFER, Programme, ProgrammeConfig
+from .base import APPLIED, ELIGIBLE, ENROLLED, REFER, Programme, ProgrammeConfig
 
 if TYPE_CHECKING:
     from ..model import CityModel

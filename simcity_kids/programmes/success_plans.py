@@ -25,10 +25,10 @@ import numpy as np
 
 from ..core.allocation import priority_order
 from ..core.calendar import SEPTEMBER
-from ..core.params import param
+from ..core.params import LEVER, param
 from ..rules.needs import NEEDS
 from . import register
-from .base import APPLIED, ELIGIBLE, ENROLLED, LEVER, REFER, WAITED, Programme, ProgrammeConfig
+from .base import APPLIED, ELIGIBLE, ENROLLED, REFER, WAITED, Programme, ProgrammeConfig
 
 if TYPE_CHECKING:
     from ..model import CityModel

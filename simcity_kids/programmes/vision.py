@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.calendar import SCHOOL_AGES, SEPTEMBER
-from ..core.params import param
+from ..core.params import LEVER, param
 from . import register
-from .base import APPLIED, ELIGIBLE, ENROLLED, LEVER
+from .base import APPLIED, ELIGIBLE, ENROLLED
 from .services import NeedService, NeedServiceConfig
 
 if TYPE_CHECKING:
