@@ -16,6 +16,9 @@ drawn here, one family and one child at a time:
 * each child's attendance trait (``Needs.init_children``);
 * each child's readiness endowment and starting scores (``early_childhood.py``, ``EarlyChildhood.__init__``
   and ``draw_endowments``);
+* who is an English learner, and each learner's speed and proficiency (``english.py``,
+  ``EnglishAcquisition.classify_at_start``; the chance per school years comes from its ``start_chances``), and
+  each school's support of English acquisition, drawn here for the reference's schools;
 * school places (``population.py``, ``Population.assign_schools``): at the start and each September, per
   level, a round per choice, no school beyond its capacity. Pupils who were at a school of the level last
   year go first and try that school first; then pupils new to the level. Each group goes in lottery order,
@@ -24,13 +27,16 @@ drawn here, one family and one child at a time:
 
 What it covers, month by month (the run starts in September; July and August are summer):
 
-* September turnover after the first: age + 1, leave at 18, new school places;
+* September turnover after the first: age + 1, leave at 18, new school places; learners who reached English
+  proficiency are reclassified, and kindergartners from non-English homes are learners with the entry share;
+* English proficiency grows in school months at the learner's speed times the school's support;
 * needs: each unmet need resolves with chance 1/duration and arises with the chance that keeps its
   prevalence steady (``Needs._change_chance``); one coin flip per need and month;
 * attendance in school months (``Needs.update_attendance``) and its school-year average;
 * early childhood: under 5, readiness grows by a sixtieth of the endowment;
 * learning for ages 5 and over (``learning.py``): school value added, the attendance effect and the
-  unmet-need penalty in school months; the income drift in summer; noise in both.
+  unmet-need penalty in school months; the income drift in summer; noise in both;
+* observed scores: a learner's reading and math less the measurement term (``english.py``, ``understatement``).
 
 Left out on purpose: births (they never touch the children already there), programmes and boosts,
 awareness, governance, leaving-school outcomes and the outcome tables. The draws are not the fast model's
@@ -46,6 +52,7 @@ the family's needs on, once.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import mesa
 import numpy as np
@@ -53,6 +60,7 @@ import numpy as np
 from simcity_kids.city.profile import SCHOOL_LEVELS, CityProfile
 from simcity_kids.city.population import generate
 from simcity_kids.core.rng import Streams
+from simcity_kids.rules.english import entry_share, start_chances, still_learning
 from simcity_kids.scenario import ScenarioConfig
 
 SCHOOL_AGE = 5  # kindergarten (simcity_kids.city.population.SCHOOL_AGES[0])
@@ -123,8 +131,19 @@ class ChildAgent(mesa.Agent):
         self.attendance = needs.normal_attendance
         self.attendance_days = 0.0
         self.school_months = 0
+        self.english_learner, self.english_proficiency, self.english_speed = False, 1.0, 0.0
         self.draw_endowment()
         self.draw_starting_scores()
+
+    def become_learner(self, years_at_school: float) -> None:
+        """An English learner after ``years_at_school``: their time to proficiency is log-normal given that it is
+        longer than that, and they are that far along."""
+        p, rng = self.model.english_params, self.model.random
+        reached = 1.0 - float(still_learning(p, years_at_school))
+        quantile = min(max(reached + (1.0 - reached) * rng.random(), 1e-12), 1 - 1e-12)
+        years = p.years_to_proficiency_median * math.exp(p.years_to_proficiency_log_sd * NormalDist().inv_cdf(quantile))
+        self.english_learner, self.english_speed = True, 1.0 / years
+        self.english_proficiency = years_at_school / years
 
     def draw_endowment(self) -> None:
         """Readiness endowment: family resources, home language and the child's own part (correlated)."""
@@ -153,6 +172,9 @@ class ChildAgent(mesa.Agent):
         school_month = model.calendar_month not in SUMMER_MONTHS
         if school_month:
             self.update_attendance()
+            if self.english_learner:
+                speed = self.english_speed * model.english_support[self.school]
+                self.english_proficiency = min(self.english_proficiency + speed / SCHOOL_MONTHS_PER_YEAR, 1.0)
         if self.age < SCHOOL_AGE:
             self.grow_readiness()
         else:
@@ -213,6 +235,8 @@ class ReferenceModel(mesa.Model):
         self.needs_params = config.needs
         self.learning_params = config.learning
         self.early_childhood_params = config.early_childhood
+        self.english_params = english = config.english
+        self.entry_share = entry_share(english, profile)
         p = self.learning_params
         self.summer_drift = p.summer_drift_strong if p.summer_loss == "strong" else p.summer_drift_weak
         self.month = 0  # months since the run began in September, as in CityModel
@@ -222,6 +246,8 @@ class ReferenceModel(mesa.Model):
         self.school_quality = [s.quality for s in profile.schools]
         self.capacity = [s.capacity for s in profile.schools]
         self.school_level = [s.level for s in profile.schools]
+        sd = english.school_support_sd
+        self.english_support = [math.exp(sd * self.random.gauss(0.0, 1.0) - sd**2 / 2) for _ in profile.schools]
 
         families, children = generate(profile, config.population, Streams(seed))
         family_objects = [
@@ -232,7 +258,18 @@ class ReferenceModel(mesa.Model):
         self.choices = {level: self.school_choices(profile, level) for level in SCHOOL_LEVELS}
         for row, (family, age) in enumerate(zip(children.family.tolist(), children.age.tolist())):
             ChildAgent(self, row, family_objects[family], age)
+        self.classify_english_learners(profile.english_learners)
         self.assign_schools()
+
+    def classify_english_learners(self, share: float) -> None:
+        """Each pupil from a non-English home is a learner with the fast model's start chance for their school
+        years, part way to proficiency."""
+        pupils = [child for child in self.agents if child.age >= SCHOOL_AGE]
+        candidates = [child for child in pupils if child.family.non_english_home]
+        years = np.array([child.age - SCHOOL_AGE for child in candidates], dtype=float)
+        for child, chance in zip(candidates, start_chances(self.english_params, years, share * len(pupils))):
+            if self.random.random() < chance:
+                child.become_learner(float(child.age - SCHOOL_AGE))
 
     @staticmethod
     def school_choices(profile: CityProfile, level: str) -> list[list[list[int]]]:
@@ -306,25 +343,31 @@ class ReferenceModel(mesa.Model):
         self.month += 1
 
     def turnover(self) -> None:
-        """September: a year older, leave at 18, new school places for everyone."""
+        """September: a year older, leave at 18, new school places for everyone; learners at full proficiency are
+        reclassified, and kindergartners from non-English homes become learners with the entry share."""
         for child in list(self.agents):
             child.age += 1
             if child.age >= LEAVING_AGE:
                 child.remove()
+                continue
+            if child.english_learner and child.english_proficiency >= 1.0:
+                child.english_learner = False
+            if child.age == SCHOOL_AGE and child.family.non_english_home and self.random.random() < self.entry_share:
+                child.become_learner(0.0)
         self.assign_schools()
 
 
 def observed(model: ReferenceModel) -> dict[str, np.ndarray]:
     """Every child still in the city, by starting row: row, family, age, disadvantaged, reading, math, school and
     the school year's attendance so far (0 before kindergarten)."""
-    agents = sorted(model.agents, key=lambda a: a.row)
+    agents, english = sorted(model.agents, key=lambda a: a.row), model.english_params
     return {
         "row": np.array([a.row for a in agents], dtype=np.int64),
         "family": np.array([a.family.index for a in agents], dtype=np.int64),
         "age": np.array([a.age for a in agents], dtype=np.int64),
         "disadvantaged": np.array([a.family.disadvantaged for a in agents]),
-        "reading": np.array([a.reading for a in agents]),
-        "math": np.array([a.math for a in agents]),
+        "reading": np.array([a.reading - english.understated_reading * (1 - a.english_proficiency) for a in agents]),
+        "math": np.array([a.math - english.understated_math * (1 - a.english_proficiency) for a in agents]),
         "school": np.array([a.school for a in agents], dtype=np.int64),
         "attendance": np.array([a.attendance_days / max(a.school_months, 1) for a in agents]),
     }

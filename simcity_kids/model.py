@@ -1,7 +1,7 @@
 """CityModel: a small Mesa model that runs an explicit, ordered list of modules once a month.
 
 The order of events each month is the list in ``CityModel.modules``:
-population turnover (September) -> governance -> awareness -> needs and attendance -> programmes (referrals
+population turnover (September) -> English acquisition -> governance -> awareness -> needs and attendance -> programmes (referrals
 first, then services; ``programmes.registered``) -> early childhood -> learning -> leaving school -> outcomes.
 Children and families are struct-of-arrays state (``core/state.py``); schools, providers and the cabinet are
 Mesa agents. Every draw comes from a named stream seeded from the run's seed.
@@ -28,6 +28,7 @@ from .programmes.base import Programme
 from .programmes.referrals import Referrals
 from .rules.awareness import Awareness
 from .rules.early_childhood import EarlyChildhood
+from .rules.english import EnglishAcquisition
 from .rules.governance import Cabinet, Governance
 from .rules.learning import Learning
 from .rules.leaving import LeavingSchool
@@ -77,6 +78,7 @@ class CityModel(Calendar, mesa.Model):
         self.referrals = Referrals()
 
         self.population = Population(self, cfg.population)
+        self.english = EnglishAcquisition(self, cfg.english)
         self.governance = Governance()
         self.needs = Needs(self, cfg.needs)
         self.awareness = Awareness(self, cfg.access)
@@ -101,7 +103,7 @@ class CityModel(Calendar, mesa.Model):
     @property
     def modules(self) -> list:
         """The month's modules, in order (the module docstring)."""
-        return [self.population, self.governance, self.awareness, self.needs, *self.programmes,
+        return [self.population, self.english, self.governance, self.awareness, self.needs, *self.programmes,
                 self.early_childhood, self.learning, self.leaving_school, self.outcomes]
 
     def programme(self, name: str) -> Programme:

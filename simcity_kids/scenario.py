@@ -22,6 +22,7 @@ from pydantic import Field, PrivateAttr, create_model
 
 from .rules.awareness import AccessParams
 from .rules.early_childhood import EarlyChildhoodParams
+from .rules.english import EnglishParams
 from .rules.governance import CabinetParams
 from .rules.leaving import LeavingParams
 from .rules.learning import LearningParams
@@ -46,6 +47,7 @@ class ScenarioConfig(Params):
     name: str = Field("baseline", min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
     population: PopulationParams = PopulationParams()
+    english: EnglishParams = EnglishParams()
     early_childhood: EarlyChildhoodParams = EarlyChildhoodParams()
     needs: NeedsParams = NeedsParams()
     access: AccessParams = AccessParams()

@@ -1,7 +1,7 @@
 """The synthetic population: families and children matching a city profile, and their social ties.
 
 The generator matches the city profile's marginals (race/ethnicity, economic disadvantage, home language,
-English learners, pupils by age) by quota rather than by independent draws, so a small city is not off by
+pupils by age; English learners are classified by ``rules/english.py``) by quota rather than by independent draws, so a small city is not off by
 sampling noise. Correlations (income with race, neighborhood and parental education; language with
 race) come from latent scores that decide who fills each quota.
 """
@@ -40,11 +40,6 @@ class PopulationParams(Params):
     race_language_shift: dict[Race, between(-3, 3)] = param(  # type: ignore[valid-type]
         {"white": -1.0, "black": 0.0, "latino": 2.0, "asian": 1.5, "other": 0.5},
         "SD of the language latent", ASSUMPTION)
-    english_learner_at_entry: float = param(
-        0.85, "probability", "assumption: most kindergartners from non-English homes are classified EL",
-        ge=0, le=1)
-    english_learner_exit_rate: float = param(
-        0.12, "per year", "assumption: reclassification takes about 5-7 years", ge=0, le=1)
     burn_in_years: int = param(
         0, "years of the city's history simulated before year 0 under the baseline policy (city/history.py)",
         "assumption: 13 (the oldest pupil in year 0 entered kindergarten 13 years before) gives a steady-state "
@@ -84,17 +79,11 @@ def generate(profile: CityProfile, params: PopulationParams, streams: Streams) -
     families.define("parent_ba", bool, values=parent_ba)
     families.define("non_english_home", bool, values=non_english)
 
-    pupil = ages >= SCHOOL_AGES[0]
-    candidate = pupil & non_english[child_family]
-    exit_rate = params.english_learner_exit_rate
-    latent = np.where(candidate, (ages - 5) * np.log1p(-exit_rate) + rng.gumbel(size=ages.size), -np.inf)
-    english_learner = top_share(latent, pupil.astype(float), profile.english_learners) & candidate
 
     children = StateArrays(ages.size)
     children.define("id", np.int64, values=np.arange(ages.size))  # kept for the whole run (``rules/turnover``)
     children.define("family", np.int32, values=child_family)
     children.define("age", np.int8, values=ages)
-    children.define("english_learner", bool, values=english_learner)
     for trait in FAMILY_TRAITS:
         children.define(trait, getattr(families, trait).dtype, values=getattr(families, trait)[child_family])
     children.define("income_quintile", np.int8, fill=2)

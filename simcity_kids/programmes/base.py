@@ -58,6 +58,8 @@ class ProgrammeConfig(Params):
     min_age: int = param(0, "years", LEVER, ge=0, le=17)
     max_age: int = param(17, "years", LEVER, ge=0, le=17)
     cost_per_slot_usd: float = param(0.0, "USD per funded slot-year", LEVER, ge=0, le=1_000_000)
+    english_support: float = param(0.0, "extra speed of English acquisition while enrolled, as a share of the "
+                                   "learner's own (rules/english.py)", LEVER, ge=0, le=5)
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgrammeConfig:

@@ -100,10 +100,11 @@ class PersonalizedLearning(Programme):
     def assess(self, model: CityModel, covered: np.ndarray) -> None:
         """The September diagnostic: in each subject a covered pupil is below grade level in, the adaptive work
         adds growth in every school month of the year."""
-        children, c = model.children, self.config
+        c = self.config
         threshold = np.float32(c.below_grade_level_sd)
-        below_reading = (children.reading + children.boost_reading < threshold) & covered
-        below_math = (children.math + children.boost_math < threshold) & covered
+        reading, math = model.learning.observed(model)  # as the diagnostic measures them
+        below_reading = (reading < threshold) & covered
+        below_math = (math < threshold) & covered
         self._behind = np.flatnonzero(below_reading | below_math)
         self._reading_growth = np.float32(c.reading_growth_sd / SCHOOL_MONTHS_PER_YEAR) * below_reading[self._behind]
         self._math_growth = np.float32(c.math_growth_sd / SCHOOL_MONTHS_PER_YEAR) * below_math[self._behind]

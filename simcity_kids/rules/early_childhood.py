@@ -29,9 +29,11 @@ class EarlyChildhoodParams(Params):
     readiness_parent_ba: float = param(0.25, "SD", "assumption: parental education gradient, García 2015",
                                        ge=0, le=1)
     readiness_non_english_reading: float = param(
-        -0.20, "SD", "García 2015, EPI, Hispanic English learners vs white, adjusted, reading", ge=-1, le=0)
+        -0.10, "SD", "derived: García 2015 (EPI), Hispanic English learners vs white, adjusted, reading -0.20 as "
+        "measured, less the measurement term at entry (english.understated_reading)", ge=-1, le=0)
     readiness_non_english_math: float = param(
-        -0.26, "SD", "García 2015, EPI, Hispanic English learners vs white, adjusted, math", ge=-1, le=0)
+        -0.11, "SD", "derived: García 2015 (EPI), Hispanic English learners vs white, adjusted, math -0.26 as "
+        "measured, less the measurement term at entry (english.understated_math)", ge=-1, le=0)
     readiness_child_sd: float = param(0.85, "SD", ASSUMPTION, ge=0, le=2)
     reading_math_correlation: float = param(0.7, "correlation", ASSUMPTION, ge=0, le=1)
     prior_school_spread: float = param(

@@ -72,10 +72,12 @@ class Learning:
 
     @staticmethod
     def observed(model: CityModel, rows: np.ndarray | slice | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Reading and math as a test would measure them (every child, or these ``rows``): persistent score plus
-        the boost still fading."""
+        """Reading and math as an English-language test would measure them (every child, or these ``rows``):
+        persistent score plus the boost still fading, less what the test understates of an English learner."""
         children, rows = model.children, slice(None) if rows is None else rows
-        return children.reading[rows] + children.boost_reading[rows], children.math[rows] + children.boost_math[rows]
+        reading_understated, math_understated = model.english.understatement(model, rows)
+        return (children.reading[rows] + children.boost_reading[rows] - reading_understated,
+                children.math[rows] + children.boost_math[rows] - math_understated)
 
     def add_boost(self, model: CityModel, reading: np.ndarray | float, math: np.ndarray | float,
                   idx: np.ndarray | None = None) -> None:

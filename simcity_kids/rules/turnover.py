@@ -1,5 +1,5 @@
-"""Population turnover each September (MODEL_SPEC section 1): leavers go, everyone ages a year, English
-learners are reclassified, a birth cohort arrives and every pupil gets a school place."""
+"""Population turnover each September (MODEL_SPEC section 1): leavers go, everyone ages a year, a birth
+cohort arrives and every pupil gets a school place."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ class Population:
             return
         children = model.children
         children.age += 1
-        self.exit_english_learners(model)
         self.replace_leavers_by_births(model, children.age < LEAVING_AGE)
         self.assign_schools(model)
         self.set_income_quintiles(model)
@@ -58,15 +57,6 @@ class Population:
                 raise RuntimeError("children are no longer ordered oldest first: pupils are not the first rows")
             self._pupils, self._pupils_version = slice(0, pupils), self.version
         return self._pupils
-
-    def exit_english_learners(self, model: CityModel) -> None:
-        children, families = model.children, model.families
-        rng = model.streams("population.english_learners", model.month)
-        draw = rng.random(len(children))
-        entering = (children.age == SCHOOL_AGES[0]) & families.non_english_home[children.family]
-        children.english_learner[entering] = draw[entering] < self.params.english_learner_at_entry
-        exiting = children.english_learner & (children.age > SCHOOL_AGES[0])
-        children.english_learner[exiting & (draw < self.params.english_learner_exit_rate)] = False
 
     def replace_leavers_by_births(self, model: CityModel, stay: np.ndarray) -> None:
         """18-year-olds leave; a birth cohort the size of a school cohort is born into existing families (a stable
