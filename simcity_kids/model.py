@@ -106,6 +106,14 @@ class CityModel(Calendar, mesa.Model):
         return [self.population, self.english, self.governance, self.awareness, self.needs, *self.programmes,
                 self.early_childhood, self.learning, self.leaving_school, self.outcomes]
 
+    def turn_over(self) -> None:
+        """September's turnover, before the month's other rules: the population's (leavers, ageing, births, school
+        places), then English learners' (reclassified, kindergartners classified). The modules do it themselves
+        once per school year; the burn-in ends with year 0's, so that every run starts in its first September
+        with that year's children, as a generated city does."""
+        self.population.start_school_year(self)
+        self.english.start_school_year(self)
+
     def programme(self, name: str) -> Programme:
         """The programme module called ``name``."""
         for programme in self.programmes:

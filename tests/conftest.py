@@ -41,6 +41,15 @@ SERVER_START_TIMEOUT_S = 90
 _SOLARA_LOGS = pytest.StashKey[list[Path]]()
 
 TEST_SEED = int(os.environ.get("SIMCITY_KIDS_TEST_SEED", "0"))
+GENERATED_START = {"population.burn_in_years": 0}
+
+
+def generated(scenario: str | sk.ScenarioConfig = "baseline", overrides: dict | None = None) -> sk.ScenarioConfig:
+    """``scenario`` (with ``overrides``) started from the generated city, with no burn-in: for tests of the
+    generator, and of rules that need a known start (no boosts, awareness or history yet; the first step is
+    September of year 0, with no turnover)."""
+    config = sk.load_scenario(scenario)[0] if isinstance(scenario, str) else scenario
+    return config.with_overrides({**GENERATED_START, **(overrides or {})}, f"{config.source} from the generated city")
 
 
 def pytest_report_header(config) -> str:

@@ -12,6 +12,7 @@ from simcity_kids.city.profile import RACES
 from simcity_kids.cli import main
 from simcity_kids.core.calendar import SCHOOL_AGES
 from simcity_kids.city.segregation import dissimilarity
+from conftest import generated
 
 CITIES = sk.builtin_cities()
 CONSORTIUM = {"salem", "somerville", "newton", "providence", "louisville", "oakland", "chattanooga"}
@@ -68,7 +69,7 @@ def test_dissimilarity_is_the_textbook_index(seed):
 @pytest.mark.parametrize("name", CITIES)
 @pytest.mark.parametrize("offset", [0, 1])
 def test_synthetic_population_matches_shares_and_segregation(name, seed, offset):
-    model = sk.CityModel(city=name, seed=seed + offset, years=1)
+    model = sk.CityModel(generated(), city=name, seed=seed + offset, years=1)
     profile, children = model.city, model.children
     pupils = children.age >= SCHOOL_AGES[0]
     got = {f"race.{r}": np.mean(children.race[pupils] == k) for k, r in enumerate(RACES)}

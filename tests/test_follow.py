@@ -13,6 +13,7 @@ from simcity_kids.follow import COLUMNS, candidates, follow_child, follow_in, gr
 from simcity_kids.model import CityModel
 from simcity_kids.programmes.success_plans import BIT, FINDINGS
 from simcity_kids.rules.needs import NEEDS
+from conftest import generated
 
 YEARS = 2
 MONTHS = 12 * YEARS
@@ -129,7 +130,7 @@ def test_following_a_child_does_not_change_the_run(seed):
 
 
 def test_the_record_ends_when_the_child_leaves(seed):
-    model = CityModel("baseline", seed=seed, years=YEARS)
+    model = CityModel(generated(), seed=seed, years=YEARS)  # a 17-year-old at the start stays for year 0
     child = int(candidates(model, ages=(17, 17))[0])
     history = follow_in(model, child, 14)
     assert model.month == 14  # the model went on

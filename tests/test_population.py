@@ -9,6 +9,7 @@ import pytest
 import simcity_kids as sk
 from simcity_kids.city.profile import RACES, SCHOOL_LEVELS
 from simcity_kids.core.calendar import SCHOOL_AGES
+from conftest import generated
 
 TOLERANCE = 0.02  # 2 percentage points (issue 2)
 
@@ -26,7 +27,7 @@ def _shares(model: sk.CityModel) -> dict[str, float]:
 
 @pytest.mark.parametrize("offset", [0, 1, 2])
 def test_synthetic_salem_matches_profile_shares(seed, offset):
-    model = sk.CityModel(city="salem", seed=seed + offset)
+    model = sk.CityModel(generated(), city="salem", seed=seed + offset)
     profile = model.city
     expected = {f"race.{r}": profile.race_shares[r] for r in RACES}
     expected |= {"economically_disadvantaged": profile.economically_disadvantaged,
@@ -95,7 +96,7 @@ def _first_choice(model: sk.CityModel, pupils: np.ndarray) -> np.ndarray:
 
 
 def test_schools_fill_to_capacity_and_send_the_rest_to_the_next_nearest(seed):
-    model = sk.CityModel(seed=seed, years=2)
+    model = sk.CityModel(generated(), seed=seed, years=2)
     children, schools = model.children, model.schools
     pupils = np.flatnonzero(children.age >= SCHOOL_AGES[0])
     grade = children.age[pupils] - SCHOOL_AGES[0]
@@ -111,7 +112,7 @@ def test_schools_fill_to_capacity_and_send_the_rest_to_the_next_nearest(seed):
     minutes = model.travel_minutes[children.neighborhood[pupils],
                                    np.array([s.neighborhood for s in schools])[children.school[pupils]]]
     assert minutes[moved].mean() > minutes[~moved].mean()  # sent further, not anywhere
-    frame = sk.run("baseline", years=1, seed=seed).outcomes  # the same city and seed: the same places
+    frame = sk.run(generated(), years=1, seed=seed).outcomes  # the same city and seed: the same places
 
     def reported(metric: str) -> pd.Series:
         return frame[(frame.metric == metric) & (frame.group_kind == "school")].set_index("group").value
@@ -150,7 +151,7 @@ def test_a_level_without_enough_seats_overfills_the_nearest_school(seed):
 
 
 def test_every_child_keeps_one_id_for_the_run_and_newborns_get_new_ones(seed):
-    model = sk.CityModel("baseline", seed=seed, years=3)
+    model = sk.CityModel(generated(), seed=seed, years=3)  # turnovers in years 1 and 2
     first = dict(zip(model.children.id.tolist(), model.children.age.tolist()))
     model.run()
     ids, ages = model.children.id, model.children.age

@@ -10,14 +10,14 @@ import pytest
 
 import simcity_kids as sk
 from simcity_kids.programmes.base import ENROLLED
-from simcity_kids.scenario import ScenarioConfig
+from conftest import generated
 
 END_OF_JUNE = 10  # steps from September of year 0: one school year
 
 
 def _school_year(seed: int, **levers) -> sk.CityModel:
     overrides = {f"programmes.after_school.{key}": value for key, value in levers.items()}
-    model = sk.CityModel(ScenarioConfig().with_overrides(overrides), "salem", seed=seed, years=1)
+    model = sk.CityModel(generated(overrides=overrides), "salem", seed=seed, years=1)  # no earlier boosts
     for _ in range(END_OF_JUNE):
         model.step()
     return model

@@ -11,6 +11,7 @@ import pytest
 import simcity_kids as sk
 from simcity_kids.programmes.base import ENROLLED
 from simcity_kids.scenario import ScenarioConfig
+from conftest import generated
 
 JUNE = 9  # month of the run: summer places are allocated in June of school year 0
 BASE_COMPLETION = 0.55  # cabinet.referral_completion without coordination
@@ -18,7 +19,7 @@ BASE_COMPLETION = 0.55  # cabinet.referral_completion without coordination
 
 def _to_june(seed: int, **guide) -> sk.CityModel:
     overrides = {"programmes.summer.coverage": 1.0, **{f"programmes.navigation.{k}": v for k, v in guide.items()}}
-    model = sk.CityModel(ScenarioConfig().with_overrides(overrides), "salem", seed=seed, years=1)
+    model = sk.CityModel(generated(overrides=overrides), "salem", seed=seed, years=1)  # awareness not yet spread
     while model.month <= JUNE:
         model.step()
     return model

@@ -8,6 +8,7 @@ import pytest
 import simcity_kids as sk
 from simcity_kids.core.allocation import allocate
 from simcity_kids.scenario import load_scenario
+from conftest import generated
 
 JUNE_OF_YEAR_0, END_OF_AUGUST = 10, 12  # steps from September of year 0 to the end of the month
 
@@ -100,8 +101,7 @@ def test_summer_days_attended_follow_the_binomial_dose(seed):
 
 
 def _enrol_in_june(overrides: dict, seed: int) -> sk.CityModel:
-    config, _ = load_scenario("universal_summer")
-    model = sk.CityModel(config.with_overrides(overrides), seed=seed, years=1)
+    model = sk.CityModel(generated("universal_summer", overrides), seed=seed, years=1)  # awareness still spreading
     for _ in range(JUNE_OF_YEAR_0):
         model.step()
     return model
@@ -179,8 +179,7 @@ def test_aware_tie_counts_kept_month_by_month_equal_a_fresh_count(seed):
 
 def _summer_of_year_0(overrides: dict, seed: int) -> sk.CityModel:
     """Universal summer programming in Salem (every summer provider of quality 1), to the end of August."""
-    config, _ = load_scenario("universal_summer")
-    model = sk.CityModel(config.with_overrides(overrides), seed=seed, years=1)
+    model = sk.CityModel(generated("universal_summer", overrides), seed=seed, years=1)  # no earlier boosts
     assert all(p.quality == 1.0 for p in model.programme("summer").providers)
     for _ in range(END_OF_AUGUST):
         model.step()

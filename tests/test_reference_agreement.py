@@ -45,6 +45,7 @@ import pytest
 import simcity_kids as sk
 from simcity_kids.city.profile import SCHOOL_LEVELS
 from simcity_kids.core.calendar import LEAVING_AGE, SCHOOL_AGES
+from conftest import generated
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 from reference_model import ReferenceModel, observed  # noqa: E402
@@ -128,7 +129,7 @@ def follow(model: sk.CityModel | ReferenceModel, observe: Callable[[], dict[str,
 def run_pair(config: sk.ScenarioConfig, pupils: int, months: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
     """The fast model and the reference on the same city and parameters, each with its own seed."""
     profile = city(pupils)
-    fast = sk.CityModel(config, city=profile, seed=seed, years=months // 12 + 1)
+    fast = sk.CityModel(generated(config), city=profile, seed=seed, years=months // 12 + 1)  # as generated
     reference = ReferenceModel(profile, config, seed=seed + REFERENCE_SEED_OFFSET)
     return {"fast": follow(fast, fast_observer(fast), months),
             "reference": follow(reference, lambda: observed(reference), months)}

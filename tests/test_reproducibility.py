@@ -11,6 +11,7 @@ import pandas as pd
 import simcity_kids as sk
 import simcity_kids.model as model_module
 from simcity_kids.core.rng import Streams
+from conftest import generated
 
 
 def test_same_seed_identical_outcomes(seed):
@@ -71,7 +72,7 @@ class _Recorder:
 def _recorded_run(monkeypatch, scenario: str, seed: int, years: int) -> tuple[RecordingStreams, sk.CityModel]:
     monkeypatch.setattr(model_module, "Streams", RecordingStreams)
     RecordingStreams.created.clear()
-    model = sk.CityModel(scenario, seed=seed, years=years).run()
+    model = sk.CityModel(generated(scenario), seed=seed, years=years).run()  # every stream created here
     (streams,) = RecordingStreams.created
     return streams, model
 
@@ -82,7 +83,7 @@ def test_a_streams_draws_depend_on_seed_name_and_month_only(seed):
 
     fresh = draws(Streams(seed), "needs.vision", 5)
     busy = Streams(seed)
-    for name in ("learning.noise", "needs.vision", "population.births"):
+    for name in ("learning.noise", "needs.vision", "english.entry"):
         busy(name, 4).random(1000)  # other decisions, and this one in another month, drawn first
     np.testing.assert_array_equal(draws(busy, "needs.vision", 5), fresh)
     np.testing.assert_array_equal(draws(busy, "needs.vision", 5), fresh)  # asked again: the same draws
@@ -111,7 +112,7 @@ def test_every_decision_draws_from_its_own_stream(monkeypatch, seed):
 
 def test_switching_a_programme_on_leaves_every_other_decisions_draws_alone(monkeypatch, seed):
     """Common random numbers: with summer programming switched on, every decision that is not the
-    programme's own (needs, attendance, learning noise, births, elections ...) draws bit-identical numbers."""
+    programme's own (needs, attendance, learning noise, English learners, elections ...) draws bit-identical numbers."""
     years = 5  # an election in year 4
     runs = [_recorded_run(monkeypatch, scenario, seed, years) for scenario in ("baseline", "universal_summer")]
     off, on = ({key: [(method, digest) for method, _, _, digest, _ in calls] for key, calls in streams.calls.items()}
@@ -119,7 +120,7 @@ def test_switching_a_programme_on_leaves_every_other_decisions_draws_alone(monke
     assert off.keys() == on.keys()
     others = [key for key in off if not key[0].startswith("summer.")]
     decisions = {name for name, _ in others}
-    assert {"needs.vision", "needs.attendance", "learning.noise", "population.births", "cabinet.election",
+    assert {"needs.vision", "needs.attendance", "learning.noise", "english.entry", "cabinet.election",
             "leaving.graduation", "awareness.summer"} <= decisions
     changed = [key for key in others if off[key] != on[key]]
     assert changed == []

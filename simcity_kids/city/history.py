@@ -84,6 +84,7 @@ def burn_in(config: ScenarioConfig, city: CityProfile, seed: int, scale: float) 
     model.build(baseline_policy(config), "burn-in", city, seed, scale, start_month=start)
     while model.month < 0:
         model.advance()
+    model.turn_over()
     return snapshot(model)
 
 

@@ -41,10 +41,10 @@ class PopulationParams(Params):
         {"white": -1.0, "black": 0.0, "latino": 2.0, "asian": 1.5, "other": 0.5},
         "SD of the language latent", ASSUMPTION)
     burn_in_years: int = param(
-        0, "years of the city's history simulated before year 0 under the baseline policy (city/history.py)",
-        "assumption: 13 (the oldest pupil in year 0 entered kindergarten 13 years before) gives a steady-state "
-        "start; 0, from readiness endowments alone, is the default until English-language acquisition keeps the "
-        "city's share of English learners through a burn-in", ge=0, le=30)
+        13, "years of the city's history simulated before year 0 under the baseline policy (city/history.py)",
+        "derived: the oldest pupil in year 0 entered kindergarten 13 years before, so every pupil's history is "
+        "the model's own (a steady-state start); 0 starts from the generated city, readiness endowments alone",
+        ge=0, le=30)
     ties_within_neighborhood: int = param(3, "ties per family", ASSUMPTION, ge=0, le=20)
     ties_across_city: int = param(1, "ties per family", ASSUMPTION, ge=0, le=20)
 

@@ -23,6 +23,9 @@ class StateArrays:
         object.__setattr__(self, "_size", int(size))
         object.__setattr__(self, "_adopting", False)
 
+    def __contains__(self, name: str) -> bool:
+        return name in self._arrays
+
     @contextmanager
     def adopting(self) -> Iterator[None]:
         """Within this block, :meth:`define` keeps arrays that exist (see ``CityModel.adopt_policy``)."""

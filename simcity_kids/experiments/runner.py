@@ -191,7 +191,7 @@ def _on_executor(tasks: list[RunTask], pool: Executor, in_flight: int) -> Iterat
     job; its runs are submitted when it ends, before any other burn-in starts."""
     groups = _by_history(tasks)
     ready: deque[tuple[RunTask, bytes | None]] = deque((task, None) for task in groups.pop(None, []))
-    histories = iter(groups)
+    histories = iter(list(groups))  # groups shrink as burn-ins end
     burning: dict[Future, str] = {}
     running: dict[Future, RunTask] = {}
     try:

@@ -135,7 +135,8 @@ class Mentoring(Programme):
         self._cut = np.inf  # those with a key above it are the back of the waitlist: waiting, not yet in order
         self._weights = np.array([max(p.base_capacity, 1) for p in self.providers], dtype=float)  # for recruits
         # Providers some neighborhood has nearest: only they have waitlists.
-        self._someones_nearest = np.bincount(self._choice_table[..., 0].ravel(), minlength=len(self.providers)) > 0
+        nearest = self._choice_table[..., 0].ravel() if self.providers else np.empty(0, dtype=np.int64)
+        self._someones_nearest = np.bincount(nearest, minlength=len(self.providers)) > 0
         self._matched = np.empty(0, dtype=np.int64)  # children in a running match
         self._fading = np.empty(0, dtype=np.int64)  # children whose ended matches left a gain
         self._referrals_seen = 0

@@ -77,9 +77,11 @@ class Preschool(Programme):
     def __init__(self, model: CityModel, config: PreschoolConfig):
         super().__init__(model, config)
         children = model.children
+        drawn = "preschool_other_care" in children  # kept from the burn-in when the city adopts a new policy
         children.define("preschool_years", np.int8)  # school years of preschool begun
         children.define("preschool_other_care", bool)  # the family would use other centre care anyway
-        self.draw_other_care(model, np.arange(len(children)), model.streams("preschool.other_care"))
+        if not drawn:
+            self.draw_other_care(model, np.arange(len(children)), model.streams("preschool.other_care", model.month))
         self._rows = np.empty(0, dtype=np.int64)  # this school year's enrolled children
         self._monthly = np.empty((2, 0), dtype=np.float32)  # their reading and math credit per school month
 

@@ -114,6 +114,7 @@ class EnglishAcquisition:
         children.define("english_proficiency", np.float32, fill=1.0)
         children.define("english_speed", np.float32)  # proficiency gained per school year at the national pace
         self.classify_at_start(model)
+        self.school_year = model.school_year
 
     def classify_at_start(self, model: CityModel) -> None:
         """Each pupil from a non-English home is a learner with ``start_chances``; a learner's time to proficiency
@@ -139,8 +140,8 @@ class EnglishAcquisition:
         model.children.english_speed[rows] = 1.0 / years
 
     def step(self, model: CityModel) -> None:
-        if model.calendar_month == SEPTEMBER and model.month != model.start_month:
-            self.reclassify_and_enter(model)
+        if model.calendar_month == SEPTEMBER and self.school_year != model.school_year:
+            self.start_school_year(model)
         if model.is_summer:
             return
         children = model.children
@@ -155,9 +156,11 @@ class EnglishAcquisition:
         children.english_proficiency[learners] = np.minimum(
             children.english_proficiency[learners] + speed / np.float32(SCHOOL_MONTHS_PER_YEAR), 1.0)
 
-    def reclassify_and_enter(self, model: CityModel) -> None:
+    def start_school_year(self, model: CityModel) -> None:
         """Learners who reached proficiency by June are reclassified; this September's kindergartners from
-        non-English homes are classified with the entry share (after turnover, which ages everyone)."""
+        non-English homes are classified with the entry share (after the population's turnover, which ages
+        everyone; ``CityModel.turn_over``). Once per school year."""
+        self.school_year = model.school_year
         children = model.children
         children.english_learner &= children.english_proficiency < 1.0
         entering = np.flatnonzero((children.age == SCHOOL_AGES[0]) & model.families.non_english_home[children.family])

@@ -25,7 +25,6 @@ class Population:
 
     def __init__(self, model: CityModel, params: PopulationParams):
         self.params = params
-        self.cohort_size = int(round(model.city.pupils / 13))
         self.version = 0  # changes whenever the rows of ``model.children`` change (each September)
         self._pupils, self._pupils_version = slice(0, 0), -1
         self.next_id = len(model.children)  # every child keeps one id for the run; newborns get new ones
@@ -37,10 +36,15 @@ class Population:
         self.school_lottery = model.streams("population.school_lottery").random(len(model.families))
         self.assign_schools(model)
         self.set_income_quintiles(model)
+        self.school_year = model.school_year  # the generated city is in its first September already
 
     def step(self, model: CityModel) -> None:
-        if model.calendar_month != SEPTEMBER or model.month == model.start_month:
-            return
+        if model.calendar_month == SEPTEMBER and self.school_year != model.school_year:
+            self.start_school_year(model)
+
+    def start_school_year(self, model: CityModel) -> None:
+        """September's turnover (``CityModel.turn_over``): once per school year."""
+        self.school_year = model.school_year
         children = model.children
         children.age += 1
         self.replace_leavers_by_births(model, children.age < LEAVING_AGE)
@@ -59,17 +63,17 @@ class Population:
         return self._pupils
 
     def replace_leavers_by_births(self, model: CityModel, stay: np.ndarray) -> None:
-        """18-year-olds leave; a birth cohort the size of a school cohort is born into existing families (a stable
-        composition), after the children who stay."""
-        rng = model.streams("population.births", model.month)
-        family = rng.integers(0, len(model.families), size=self.cohort_size).astype(np.int32)
+        """18-year-olds leave; each leaver's family has a newborn, after the children who stay. Every family keeps
+        its number of children, so the city's composition (income, race, language, neighborhood, family size)
+        stays as generated year after year: a steady state, not a drift from random births."""
+        family = model.children.family[~stay]
+        born = family.size
         traits = {t: getattr(model.families, t)[family] for t in FAMILY_TRAITS}
-        ids = np.arange(self.next_id, self.next_id + self.cohort_size)
-        self.next_id += self.cohort_size
-        model.children.turn_over(stay, self.cohort_size, id=ids, family=family,
-                                 age=np.zeros(self.cohort_size, np.int8), **traits)
+        ids = np.arange(self.next_id, self.next_id + born)
+        self.next_id += born
+        model.children.turn_over(stay, born, id=ids, family=family, age=np.zeros(born, np.int8), **traits)
         self.version += 1
-        model.init_new_children(np.arange(len(model.children) - self.cohort_size, len(model.children)))
+        model.init_new_children(np.arange(len(model.children) - born, len(model.children)))
 
     def assign_schools(self, model: CityModel) -> None:
         """Place every pupil in a school of their level, no school beyond its capacity.
