@@ -3,7 +3,9 @@
     python benchmarks/run_benchmarks.py            # everything (about five minutes on 2 cores)
     python benchmarks/run_benchmarks.py --quick    # no 1,000,000-child city, 20 pool runs
 
-Measures, with the By All Means package on (cabinet, success plans, summer, after-school, preschool and
+Every run starts from its city's burn-in (13 years before year 0, ``city/history.py``), whose cost is timed and
+reported on its own: once computed for a seed, every scenario on that seed starts from it. Measures, with the By
+All Means package on (cabinet, success plans, summer, after-school, preschool and
 navigation; every other programme serves children through the city's existing providers):
 Salem for 10 years; synthetic cities of 10,000, 100,000 and 1,000,000 children for 13 years (each in its
 own process, for its peak memory); the time of `import simcity_kids` and of `simcity-kids --help`;
@@ -51,11 +53,16 @@ def pupils_for(children: int) -> int:
 
 
 def timed_run(city: str, children: int, years: int) -> dict:
-    """Build and run one model in this process; child-steps count every child alive in every month."""
+    """Build and run one model in this process; child-steps count every child alive in every month. The city's
+    burn-in (``city/history.py``, 13 years before year 0) is timed on its own: the run starts from it, as every
+    scenario on the seed does once it is computed."""
     import simcity_kids as sk
 
     profile = sk.synthetic_city(pupils_for(children)) if city == "synthetic" else city
-    sk.CityModel(SCENARIO, profile, years=1).run()  # warm-up: imports and first-call costs
+    sk.CityModel(SCENARIO, profile, years=1, scale=10).run()  # warm-up: imports and first-call costs
+    started = time.perf_counter()
+    sk.CityModel(SCENARIO, profile, seed=1, years=years)
+    burn_in = time.perf_counter() - started
     started = time.perf_counter()
     model = sk.CityModel(SCENARIO, profile, seed=1, years=years)
     child_steps = 0
@@ -65,7 +72,7 @@ def timed_run(city: str, children: int, years: int) -> dict:
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"children": len(model.children), "seconds": seconds, "child_steps_per_s": child_steps / seconds,
-            "peak_mb": peak_mb}
+            "peak_mb": peak_mb, "burn_in_seconds": burn_in}
 
 
 def run_in_subprocess(city: str, children: int, years: int) -> dict:
@@ -94,7 +101,8 @@ def reference_speed(children: int, months: int = 12) -> tuple[dict, dict]:
     profile = sk.synthetic_city(pupils_for(children))
     # The reference reads value added from the profile; its value does not change the speed.
     profile = profile.model_copy(update={"schools": [s.model_copy(update={"quality": 0.0}) for s in profile.schools]})
-    fast = sk.CityModel(SCENARIO, profile, seed=1, years=2)
+    generated = sk.load_scenario(SCENARIO)[0].with_overrides({"population.burn_in_years": 0})  # as the reference
+    fast = sk.CityModel(generated, profile, seed=1, years=2)
     reference = ReferenceModel(profile, fast.config, seed=1)
     count = len(fast.children)  # the same in both: the generator fixes the children per age
     results = []
@@ -107,24 +115,30 @@ def reference_speed(children: int, months: int = 12) -> tuple[dict, dict]:
     return results[0], results[1]
 
 
-def timed_experiment(runs: int, workers: int, dask: str | None) -> float:
+def timed_experiment(runs: int, workers: int, dask: str | None, burn_in: bool = False) -> float:
     """Wall time of ``runs`` Salem runs (10 years, By All Means package) through the experiment runner, in this
-    process: pool or cluster start and stop, and every results file, included."""
+    process: pool or cluster start and stop, and every results file, included. Without ``burn_in`` the runs start
+    from the generated city, so the time is the runs' own (a run costs the same from either start); with it, each
+    run's seed is burned in first, a job of its own."""
+    import simcity_kids as sk
     from simcity_kids.experiments import compare
 
+    scenario = sk.load_scenario(SCENARIO)[0]
+    if not burn_in:
+        scenario = scenario.with_overrides({"population.burn_in_years": 0})
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        comparison = compare([SCENARIO], "salem", seeds=runs, years=10, workers=workers, dask=dask,
+        comparison = compare([scenario], "salem", seeds=runs, years=10, workers=workers, dask=dask,
                              out=Path(folder) / "results")
         seconds = time.perf_counter() - started
         assert (comparison.runs().status == "done").sum() == runs
     return seconds
 
 
-def experiment_in_subprocess(runs: int, workers: int, dask: str | None = None) -> float:
+def experiment_in_subprocess(runs: int, workers: int, dask: str | None = None, burn_in: bool = False) -> float:
     """``timed_experiment`` in a fresh process, as a planner's command starts it (the import of
     ``simcity_kids.experiments`` is not timed; the model's import, by a run or a worker, is)."""
-    done = subprocess.run([sys.executable, __file__, "--experiment", json.dumps([runs, workers, dask])],
+    done = subprocess.run([sys.executable, __file__, "--experiment", json.dumps([runs, workers, dask, burn_in])],
                           capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -223,10 +237,12 @@ def main() -> None:
     report("simcity-kids --help (new process)", "< 1 s", seconds < 1, seconds=seconds)
 
     salem = run_in_subprocess("salem", 0, 10)
+    burn_ins = {"Salem": salem.pop("burn_in_seconds")}
     report("Salem, 10 years", "< 0.4 s after import", salem["seconds"] < 0.4, years=10, **salem)
     sizes = [10_000, 100_000] + ([] if args.quick else [1_000_000])
     for children in sizes:
         result = run_in_subprocess("synthetic", children, 13)
+        burn_ins[f"synthetic city, {children:,} children"] = result.pop("burn_in_seconds")
         largest = result
         if children == 1_000_000:
             met = result["seconds"] < 15 and result["peak_mb"] < 2048
@@ -234,6 +250,8 @@ def main() -> None:
                    **result)
         else:
             report(f"synthetic city, {children:,} children, 13 years", "", None, years=13, **result)
+    for city, seconds in burn_ins.items():  # once per world and seed; every scenario on the seed starts from it
+        report(f"burn-in, 13 years before year 0: {city}", "", None, seconds=seconds)
 
     with tempfile.TemporaryDirectory() as out:
         seconds = wall_time([executable, "run", "--city", "louisville", "--quiet", "--out", out], repeats=1)
@@ -272,6 +290,10 @@ def main() -> None:
            pool < 30 and serial / pool >= 1.8 if full else None, seconds=pool, speed_up=serial / pool)
     report(f"{runs} Salem runs on a local Dask cluster of 2 workers", ">= 1.7x serial" if full else "",
            serial / cluster >= 1.7 if full else None, seconds=cluster, speed_up=serial / cluster)
+    # The same with the steady-state start: a burn-in per seed (one per run here, as each run has its own seed).
+    for name, (workers, dask) in executors.items():
+        seconds = experiment_in_subprocess(runs, workers, dask, burn_in=True)
+        report(f"{runs} Salem runs, {name}, each seed burned in first", "", None, seconds=seconds)
 
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     new = not RESULTS.exists() or RESULTS.read_text().splitlines()[:1] != [",".join(FIELDS)]

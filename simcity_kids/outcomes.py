@@ -178,9 +178,12 @@ class Outcomes:
 
     # --- what is recorded when ----------------------------------------------------------------------------
     def step(self, model: CityModel) -> None:
-        if model.month >= 0:  # the burn-in records no trace
-            self.trace_gaps(model)
         month = model.calendar_month
+        if model.month < 0:  # the burn-in records nothing; its programmes still close each year
+            if month == AUGUST:
+                self.record_programmes(model)
+            return
+        self.trace_gaps(model)
         if month not in (SEPTEMBER, JUNE, AUGUST):
             return
         children = model.children
