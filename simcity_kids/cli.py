@@ -1,7 +1,8 @@
 """The command line: ``simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K]
 [--out DIR] [--quiet]``; ``simcity-kids compare A B ... [--seeds N]`` and ``simcity-kids experiment FILE.toml
 [--resume] [--workers N] [--dask ADDRESS]`` (runs written to a results folder as they finish);
-``simcity-kids report FOLDER``; ``simcity-kids cities``, ``scenarios`` and ``parameters``.
+``simcity-kids report FOLDER``; ``simcity-kids validate [--city C] [--seeds N]``; ``simcity-kids cities``,
+``scenarios`` and ``parameters``.
 
 Heavy imports (mesa, pandas) happen inside the commands so that ``--help`` answers at once. Bad input, a
 command-line usage error included, prints one line naming the file or argument and what is allowed, and
@@ -118,6 +119,18 @@ def _parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="127.0.0.1", help="address to serve on (default: 127.0.0.1, this "
                            "machine only; 0.0.0.0 serves the local network)")
     dashboard.add_argument("--port", type=_port, default=8765, help="port (default: 8765)")
+    validate = commands.add_parser(
+        "validate", help="compare the model with published figures and write the validation report",
+        description="Run the baseline, the strong-summer-loss reading and each programme's scenario on a city over "
+        "several seeds, and print, for each published figure, its target range and source, the model's mean with "
+        "its 95%% interval over seeds, and whether it is in range; write validation.csv and validation.html.")
+    validate.add_argument("--city", default="salem", help="built-in city name, city TOML path or folder of city CSV "
+                          "files (default: salem)")
+    validate.add_argument("--seeds", type=_positive, default=5, help="seeds (default: 5)")
+    validate.add_argument("--years", type=_number("years"), default=10, help="years of each whole run (default: 10)")
+    validate.add_argument("--out", type=Path, default=Path("simcity-output/validation"),
+                          help="folder for validation.csv and validation.html (default: simcity-output/validation)")
+    validate.add_argument("--quiet", action="store_true", help="no progress bar")
     commands.add_parser("cities", help="list the built-in cities with their pupils and main shares")
     commands.add_parser("scenarios", help="list the shipped scenarios and the question each answers")
     commands.add_parser("parameters", help="print the parameter reference (Markdown): every scenario key with "
@@ -252,6 +265,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from .city.profile import load_city
+    from .core.validation import check_arguments
+    from .experiments.validation import MIN_YEARS, printed, validate, write_report
+
+    check_arguments(years=args.years)
+    if args.years < MIN_YEARS:
+        return _bad_input(f"--years: must be at least {MIN_YEARS} for the report, which follows learners from one "
+                          f"June to the next September (got {args.years})")
+    name = load_city(args.city).name  # a bad city is said before any run
+    table = validate(args.city, seeds=args.seeds, years=args.years, progress=not args.quiet)
+    print(printed(table))
+    try:
+        paths = write_report(table, args.out, name, args.seeds, args.years)
+    except OSError as exc:
+        return _bad_input(f"--out: cannot write the report in {str(args.out)!r} ({exc.strerror or exc})")
+    print(f"\n{int(table.within.sum())} of {len(table)} figures in range. Wrote {', '.join(map(str, paths))}")
+    return 0
+
+
 def _dashboard(args: argparse.Namespace) -> int:
     from .dashboard.server import serve
 
@@ -292,7 +325,8 @@ def _parameters(_: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _run, "compare": _compare, "experiment": _experiment, "report": _report,
-            "dashboard": _dashboard, "cities": _cities, "scenarios": _scenarios, "parameters": _parameters}
+            "dashboard": _dashboard, "validate": _validate, "cities": _cities, "scenarios": _scenarios,
+            "parameters": _parameters}
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:

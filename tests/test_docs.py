@@ -149,6 +149,11 @@ COMMANDS: dict[str, tuple[str, list[str]]] = {
     "simcity-kids experiment FILE [--seeds N] [--years N] [--samples N] [--workers N] [--dask ADDRESS] [--out DIR] "
     "[--resume] [--quiet]": ("simcity-kids experiment --help", ["usage: simcity-kids experiment"]),
     "simcity-kids report FOLDER [--out FILE]": ("simcity-kids report --help", ["usage: simcity-kids report"]),
+    "simcity-kids validate [--city NAME|PATH|FOLDER] [--seeds N] [--years N] [--out DIR] [--quiet]": (
+        "simcity-kids validate --help", ["usage: simcity-kids validate"]),
+    # Two seeds and two years into a scratch folder: the README's command rewrites docs/ (tests/test_validation.py).
+    "simcity-kids validate --out docs": ("simcity-kids validate --seeds 2 --years 2 --out {out} --quiet",
+                                        ["college advising", "figures in range. Wrote {out}/validation.csv"]),
     # Serving is tested in a browser (test_dashboard_browser.py); here, the command and what make would run.
     "simcity-kids dashboard [--host 127.0.0.1] [--port 8765]": (
         "simcity-kids dashboard --help", ["usage: simcity-kids dashboard", "--port PORT"]),
