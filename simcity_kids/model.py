@@ -1,8 +1,9 @@
 """CityModel: a small Mesa model that runs an explicit, ordered list of modules once a month.
 
 The order of events each month is the list in ``CityModel.modules``:
-population turnover (September) -> English acquisition -> governance -> awareness -> needs and attendance -> programmes (referrals
-first, then services; ``programmes.registered``) -> early childhood -> learning -> leaving school -> outcomes.
+population turnover (September) -> English acquisition -> governance -> awareness -> needs and attendance ->
+programmes (referrals first, then services; ``programmes.registered``) -> early childhood -> learning -> leaving
+school -> outcomes.
 Children and families are struct-of-arrays state (``core/state.py``); schools, providers and the cabinet are
 Mesa agents. Every draw comes from a named stream seeded from the run's seed.
 """

@@ -19,8 +19,8 @@ OCTOBER, JULY = 10, 7  # the calendar month after September and after June are s
 
 def follow_learners(model: CityModel) -> dict[str, list[float]]:
     """Run ``model`` to its end, recording after each later September is simulated: the share of year 0's
-    kindergarten learners still learning (index k: after k school years), and the share of last June's learners reclassified
-    (California's annual reclassification rate)."""
+    kindergarten learners still learning (index k: after k school years), and the share of last June's learners
+    reclassified (California's annual reclassification rate)."""
     children = model.children
     model.step()  # September of year 0: this school year's kindergartners are classified
     cohort = children.id[children.english_learner & (children.age == SCHOOL_AGES[0])]

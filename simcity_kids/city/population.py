@@ -1,8 +1,8 @@
 """The synthetic population: families and children matching a city profile, and their social ties.
 
 The generator matches the city profile's marginals (race/ethnicity, economic disadvantage, home language,
-pupils by age; English learners are classified by ``rules/english.py``) by quota rather than by independent draws, so a small city is not off by
-sampling noise. Correlations (income with race, neighborhood and parental education; language with
+pupils by age; English learners are classified by ``rules/english.py``) by quota rather than by independent
+draws, so a small city is not off by sampling noise. Correlations (income with race, neighborhood and parental education; language with
 race) come from latent scores that decide who fills each quota.
 """
 
