@@ -2,8 +2,8 @@
 
 The generator matches the city profile's marginals (race/ethnicity, economic disadvantage, home language,
 pupils by age; English learners are classified by ``rules/english.py``) by quota rather than by independent
-draws, so a small city is not off by sampling noise. Correlations (income with race, neighborhood and parental education; language with
-race) come from latent scores that decide who fills each quota.
+draws, so a small city is not off by sampling noise. Correlations (income with race, neighborhood and parental
+education; language with race) come from latent scores that decide who fills each quota.
 """
 
 from __future__ import annotations
