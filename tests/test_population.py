@@ -150,6 +150,16 @@ def test_a_level_without_enough_seats_overfills_the_nearest_school(seed):
     assert high.pupils > 1000 and high.over_capacity == high.pupils - 600
 
 
+def test_each_leavers_family_has_the_newborn_so_every_family_keeps_its_children(seed):
+    """Births replace leavers in their own families: each family's number of children, and so the city's
+    composition, is the generated one after every turnover."""
+    model = sk.CityModel(generated(), seed=seed, years=3)
+    generated_children = np.bincount(model.children.family, minlength=len(model.families))
+    model.run()
+    np.testing.assert_array_equal(np.bincount(model.children.family, minlength=len(model.families)),
+                                  generated_children)
+
+
 def test_every_child_keeps_one_id_for_the_run_and_newborns_get_new_ones(seed):
     model = sk.CityModel(generated(), seed=seed, years=3)  # turnovers in years 1 and 2
     first = dict(zip(model.children.id.tolist(), model.children.age.tolist()))

@@ -94,6 +94,18 @@ def test_without_a_burn_in_the_generated_city_starts_at_once(seed):
     assert np.allclose(model.children.reading[entry], model.children.endowment_reading[entry])
 
 
+def test_a_burned_in_city_starts_in_september_of_year_0_as_a_generated_one_does(seed):
+    """The burn-in ends with year 0's turnover: the children are that year's (every age 0-17, kindergartners
+    classified), and the first month's step, September, ages no one again."""
+    model = CityModel(STEADY, "salem", seed=seed, years=1)
+    children = model.children
+    assert model.population.school_year == model.english.school_year == 0
+    assert set(np.unique(children.age)) == set(range(18))
+    ages = dict(zip(children.id.tolist(), children.age.tolist()))
+    model.step()
+    assert all(ages[i] == age for i, age in zip(children.id.tolist(), children.age.tolist()))
+
+
 @pytest.mark.slow
 def test_a_pool_burns_in_once_per_seed_and_gives_the_serial_numbers(monkeypatch, seed):
     """On a pool each seed's burn-in is a job of its own whose result goes to that seed's runs: one burn-in per
