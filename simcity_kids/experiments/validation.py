@@ -46,12 +46,13 @@ class Figure:
 
 class Runs:
     """One seed's runs, each made on first use and kept: whole runs' outcomes tables, the baseline's observations
-    made while it runs, and paired programme runs."""
+    made while it runs, and runs stepped to the end of a programme's first year for paired effects."""
 
     def __init__(self, city: str, seed: int, years: int):
         self.city, self.seed, self.years = city, seed, years
         self._tables: dict[str, pd.DataFrame] = {}
         self._observed: dict[str, float] = {}
+        self._partial: dict[tuple[str, int], object] = {}  # runs stepped to the end of a programme's first year
 
     def table(self, scenario: str) -> pd.DataFrame:
         """The outcomes table of ``scenario`` over the whole run."""
@@ -87,10 +88,14 @@ class Runs:
         """``effect(with_programme, baseline)`` after ``months`` months of ``scenario`` and of the baseline."""
         from ..model import CityModel
 
-        runs = [CityModel(name, self.city, seed=self.seed, years=1 + months // 12) for name in (scenario, "baseline")]
-        for model in runs:
-            for _ in range(months):
-                model.step()
+        runs = []
+        for name in (scenario, "baseline"):  # each run is made once: figures of one programme, and the baseline
+            if (name, months) not in self._partial:
+                model = CityModel(name, self.city, seed=self.seed, years=1 + months // 12)
+                for _ in range(months):
+                    model.step()
+                self._partial[name, months] = model
+            runs.append(self._partial[name, months])
         if not np.array_equal(runs[0].children.id, runs[1].children.id):
             raise RuntimeError("a programme changed who lives in the city: its runs cannot be paired")
         return float(effect(*runs))

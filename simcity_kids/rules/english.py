@@ -126,18 +126,19 @@ class EnglishAcquisition:
         chance = start_chances(self.params, years[candidates], wanted)
         draw = model.streams.uniform("english.start", model.month, children.id[candidates])
         learners = candidates[draw < chance]
-        children.english_learner[learners] = True
-        reached = 1.0 - still_learning(self.params, years[learners])
-        self.set_speed(model, learners, reached + (1.0 - reached) * model.streams.uniform(
-            "english.speed", model.month, children.id[learners]))
-        children.english_proficiency[learners] = years[learners] * children.english_speed[learners]
+        self.make_learners(model, learners, years[learners])
 
-    def set_speed(self, model: CityModel, rows: np.ndarray, quantile: np.ndarray) -> None:
-        """Speed 1/T for the learners in ``rows``, T at ``quantile`` of the sourced time to proficiency."""
-        p = self.params
-        z = ndtri(np.clip(quantile, 1e-12, 1 - 1e-12))
-        years = p.years_to_proficiency_median * np.exp(p.years_to_proficiency_log_sd * z)
-        model.children.english_speed[rows] = 1.0 / years
+    def make_learners(self, model: CityModel, rows: np.ndarray, years: np.ndarray | float) -> None:
+        """The children in ``rows``, ``years`` at school, become learners: each one's time to proficiency is drawn
+        from the sourced log-normal given that it is longer than ``years``, and they are that far along."""
+        children, p = model.children, self.params
+        reached = 1.0 - still_learning(p, years)
+        quantile = reached + (1.0 - reached) * model.streams.uniform("english.speed", model.month, children.id[rows])
+        time = p.years_to_proficiency_median * np.exp(
+            p.years_to_proficiency_log_sd * ndtri(np.clip(quantile, 1e-12, 1 - 1e-12)))
+        children.english_learner[rows] = True
+        children.english_speed[rows] = 1.0 / time
+        children.english_proficiency[rows] = years * children.english_speed[rows]
 
     def step(self, model: CityModel) -> None:
         if model.calendar_month == SEPTEMBER and self.school_year != model.school_year:
@@ -164,11 +165,8 @@ class EnglishAcquisition:
         children = model.children
         children.english_learner &= children.english_proficiency < 1.0
         entering = np.flatnonzero((children.age == SCHOOL_AGES[0]) & model.families.non_english_home[children.family])
-        ids = children.id[entering]
-        learners = entering[model.streams.uniform("english.entry", model.month, ids) < self.entry_share]
-        children.english_learner[learners] = True
-        children.english_proficiency[learners] = 0.0
-        self.set_speed(model, learners, model.streams.uniform("english.speed", model.month, children.id[learners]))
+        draw = model.streams.uniform("english.entry", model.month, children.id[entering])
+        self.make_learners(model, entering[draw < self.entry_share], 0.0)
 
     def understatement(self, model: CityModel, rows: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
         """How much an English-language reading and math test understates these children (0 for the proficient)."""
