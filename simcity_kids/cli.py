@@ -1,7 +1,8 @@
 """The command line: ``simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K]
 [--out DIR] [--quiet]``; ``simcity-kids compare A B ... [--seeds N]`` and ``simcity-kids experiment FILE.toml
 [--resume] [--workers N] [--dask ADDRESS]`` (runs written to a results folder as they finish);
-``simcity-kids report FOLDER``; ``simcity-kids validate [--city C] [--seeds N]``; ``simcity-kids cities``,
+``simcity-kids report FOLDER``; ``simcity-kids validate [--city C] [--seeds N]``; ``simcity-kids calibrate
+TARGETS.toml [--city C] [--resume]``; ``simcity-kids cities``,
 ``scenarios`` and ``parameters``.
 
 Heavy imports (mesa, pandas) happen inside the commands so that ``--help`` answers at once. Bad input, a
@@ -93,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--years", type=_number("years"), default=10, help="years to simulate (default: 10)")
     compare.add_argument("--scale", type=_number("scale"), default=1.0, help="simulate 1/K of the children "
                          "(default: 1)")
+    compare.add_argument("--parameter-draws", type=_whole_number(2), default=None, metavar="N",
+                         help="also run every scenario at N draws (a Latin hypercube) of the assumption parameters "
+                         "and split each result's spread into seed noise and not knowing the parameters, "
+                         "a whole number >= 2 (default: none, intervals over seeds only)")
+    compare.add_argument("--spread", type=_fraction, default=None, metavar="S",
+                         help="with --parameter-draws: each assumption parameter is drawn within +/- S x its "
+                         "default, a number > 0 and <= 1 (default: 0.5)")
     _executor_arguments(compare, "simcity-output/compare-SCENARIOS-CITY")
     experiment = commands.add_parser(
         "experiment", help="run an experiment file (scenarios x design points x seeds) into a results folder",
@@ -130,7 +138,29 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--years", type=_number("years"), default=10, help="years of each whole run (default: 10)")
     validate.add_argument("--out", type=Path, default=Path("simcity-output/validation"),
                           help="folder for validation.csv and validation.html (default: simcity-output/validation)")
+    validate.add_argument("--include", type=Path, default=None, metavar="FILE",
+                          help="a parameter file (such as a calibration's fitted.toml) whose values every run takes")
     validate.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrate = commands.add_parser(
+        "calibrate", help="fit assumption parameters to target figures and write them as a parameter file",
+        description="Fit the parameters a targets file names, within their ranges, to its target figures (a "
+        "validation figure's key or an outcome of the baseline): candidates run on common-random-number seeds, a "
+        "Latin hypercube then a local search of scipy's (Powell's, or Nelder-Mead) minimise the sum of squared "
+        "misses in sds. Writes fitted.toml (a parameter file a scenario includes), fit.csv and evaluations.csv "
+        "(every candidate, as it ends).")
+    calibrate.add_argument("targets", type=Path, help="targets TOML file (see experiments/calibration/)")
+    calibrate.add_argument("--city", default=None, help="built-in city name, city TOML path or folder of city CSV "
+                           "files (default: as the file says)")
+    calibrate.add_argument("--seeds", type=_positive, default=None, help="seeds (default: as the file says)")
+    calibrate.add_argument("--max-evaluations", type=_positive, default=None,
+                           help="candidates run in all (default: as the file says)")
+    calibrate.add_argument("--workers", type=_positive, default=None,
+                           help="processes that run a candidate's seeds (default: every core; 1 runs serially)")
+    calibrate.add_argument("--out", type=Path, default=None,
+                           help="folder for the fit (default: simcity-output/calibration/NAME)")
+    calibrate.add_argument("--resume", action="store_true", help="continue an interrupted fit in --out: candidates "
+                           "already run are read back")
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
     commands.add_parser("cities", help="list the built-in cities with their pupils and main shares")
     commands.add_parser("scenarios", help="list the shipped scenarios and the question each answers")
     commands.add_parser("parameters", help="print the parameter reference (Markdown): every scenario key with "
@@ -158,6 +188,17 @@ _positive = _whole_number(1)
 _port = _whole_number(1, 65535)
 
 
+def _fraction(text: str) -> float:
+    """An argparse type: a number > 0 and <= 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= 1:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be a number > 0 and <= 1 (got {text!r})")
+    return value
+
+
 def _executor_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--workers", type=_positive, default=None,
                         help="processes of the local pool (default: every core; 1 runs serially)")
@@ -174,18 +215,26 @@ def _print_summary(comparison) -> int:
     """Print a finished comparison's final year, sensitivity and frontier; the exit status (1 if a run failed)."""
     import pandas as pd
 
+    from .experiments.comparison import final_year
+
     plan = comparison.plan
     runs = comparison.runs()
     failed = runs[runs.status == "failed"]
     seeds = f"{len(plan.seeds)} seed{'s' if len(plan.seeds) > 1 else ''}"
+    shown = (f"pooled over {len(plan.design.samples)} draws of {len(plan.design.names)} uncertain parameters"
+             if plan.pooled else "mean over seeds [95% interval]")
     print(f"\n{plan.name}: {plan.city.name}, {plan.years} years, {seeds}, reference '{plan.reference}'. "
-          f"Final year (year {plan.years - 1}), mean over seeds [95% interval]:")
+          f"Final year (year {plan.years - 1}), {shown}:")
     with pd.option_context("display.width", 250, "display.max_rows", 200, "display.max_colwidth", 60,
                            "display.float_format", "{:.4g}".format):
-        if plan.design is None or len(plan.design.samples) <= 12:
+        if plan.design is None or plan.pooled or len(plan.design.samples) <= 12:
             print(comparison.summary().to_string())
         else:
             print(f"(a {plan.design.method} design of {len(plan.design.samples)} points: see the report)")
+        if plan.pooled:
+            print("\nThe final year's spread: seed noise of one run (seed_sd), not knowing the parameters "
+                  "(parameter_sd), and that share of a projection's 95% range:")
+            print(final_year(comparison.uncertainty()).to_string())
         indices = comparison.sensitivity()
         if len(indices):
             print(f"\nSensitivity of {comparison.primary} ({plan.design.method}), largest first:")
@@ -193,7 +242,7 @@ def _print_summary(comparison) -> int:
                 index="parameter", columns="index", values="value")
             print(table.sort_values(table.columns[-1] if plan.design.method == "sobol" else "mu_star",
                                     ascending=False).head(15).to_string())
-        if plan.design is not None and len(plan.scenarios) > 1:
+        if plan.design is not None and not plan.pooled and len(plan.scenarios) > 1:  # draws are not options
             print(f"\nCost against {comparison.primary} closed in the final year (Pareto-efficient options):")
             frontier = comparison.frontier()
             print(frontier[frontier.efficient].to_string())
@@ -208,13 +257,16 @@ def _compare(args: argparse.Namespace) -> int:
     from .core.output import safe_name
     from .experiments import compare
 
+    if args.spread is not None and args.parameter_draws is None:
+        return _bad_input("--spread: only used with --parameter-draws, whose draws it spreads")
     city = Path(args.city).stem if args.city.endswith(".toml") else Path(args.city).name
     default = "-".join(safe_name(Path(s).stem, "scenario") for s in args.scenarios)[:120]
     out = args.out or Path("simcity-output") / f"compare-{default}-{safe_name(city, 'city')}"
-    comparison = compare(args.scenarios, args.city, seeds=args.seeds, seed=args.seed, years=args.years,
-                         scale=args.scale, workers=args.workers, dask=args.dask, out=out, resume=args.resume,
-                         progress=not args.quiet)
-    return _print_summary(comparison)
+    spread = {} if args.spread is None else {"spread": args.spread}
+    return _print_summary(compare(args.scenarios, args.city, seeds=args.seeds, seed=args.seed, years=args.years,
+                                  scale=args.scale, workers=args.workers, dask=args.dask, out=out,
+                                  resume=args.resume, progress=not args.quiet,
+                                  parameter_draws=args.parameter_draws, **spread))
 
 
 def _experiment(args: argparse.Namespace) -> int:
@@ -269,19 +321,40 @@ def _validate(args: argparse.Namespace) -> int:
     from .city.profile import load_city
     from .core.validation import check_arguments
     from .experiments.validation import MIN_YEARS, printed, validate, write_report
+    from .scenario import parameter_overrides
 
     check_arguments(years=args.years)
     if args.years < MIN_YEARS:
         return _bad_input(f"--years: must be at least {MIN_YEARS} for the report, which follows learners from one "
                           f"June to the next September (got {args.years})")
-    name = load_city(args.city).name  # a bad city is said before any run
-    table = validate(args.city, seeds=args.seeds, years=args.years, progress=not args.quiet)
+    name = load_city(args.city).name  # a bad city or parameter file is said before any run
+    overrides = parameter_overrides(args.include) if args.include else None
+    table = validate(args.city, seeds=args.seeds, years=args.years, progress=not args.quiet, overrides=overrides)
     print(printed(table))
     try:
-        paths = write_report(table, args.out, name, args.seeds, args.years)
+        paths = write_report(table, args.out, name, args.seeds, args.years, args.include)
     except OSError as exc:
         return _bad_input(f"--out: cannot write the report in {str(args.out)!r} ({exc.strerror or exc})")
     print(f"\n{int(table.within.sum())} of {len(table)} figures in range. Wrote {', '.join(map(str, paths))}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .core.output import safe_name
+    from .experiments.calibration import FITTED, calibrate, load_calibration, printed
+
+    calibration = load_calibration(args.targets, city=args.city, seeds=args.seeds,
+                                   max_evaluations=args.max_evaluations)
+    out = args.out or Path("simcity-output/calibration") / safe_name(calibration.config.name, "calibration")
+    if out.exists() and not out.is_dir():
+        return _bad_input(f"--out: {str(out)!r} is a file; allowed: a new or empty folder, or this calibration's "
+                          "folder with --resume")
+    try:
+        fit = calibrate(calibration, out, resume=args.resume, workers=args.workers, progress=not args.quiet)
+    except OSError as exc:
+        return _bad_input(f"--out: cannot write the fit in {str(out)!r} ({exc.strerror or exc})")
+    print(printed(fit))
+    print(f"\nWrote {out / FITTED} (include it in a scenario), {out / 'fit.csv'}, {out / 'evaluations.csv'}")
     return 0
 
 
@@ -325,7 +398,8 @@ def _parameters(_: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _run, "compare": _compare, "experiment": _experiment, "report": _report,
-            "dashboard": _dashboard, "validate": _validate, "cities": _cities, "scenarios": _scenarios,
+            "dashboard": _dashboard, "validate": _validate, "calibrate": _calibrate, "cities": _cities,
+            "scenarios": _scenarios,
             "parameters": _parameters}
 
 

@@ -2,9 +2,12 @@
 
 Not to be confused with Mesa's own ``mesa.experimental.scenarios.Scenario`` (model parameters plus a
 random generator): a simcity-kids scenario is a policy a cabinet might adopt, a small diff against the
-baseline. Every section is optional; what a file leaves out keeps its sourced default.
+baseline. Every section is optional; what a file leaves out keeps its sourced default. ``include`` names
+parameter files (such as a calibration's fit, ``simcity-kids calibrate``) whose values the scenario starts from,
+paths relative to the scenario file; the scenario's own values win.
 
     name = "Universal summer programming"
+    include = ["salem_fit.toml"]
     [programmes.summer]
     coverage = 0.6
     [learning]
@@ -31,7 +34,7 @@ from .outcomes import OutcomesParams
 from .core.params import Params
 from .city.population import PopulationParams
 from .programmes import registered
-from .core.validation import ConfigError, check_kind, read_toml, validate
+from .core.validation import ConfigError, check_kind, read_toml, shown, validate
 
 
 
@@ -136,7 +139,48 @@ def load_scenario(scenario: str | Path | ScenarioConfig | None = None) -> tuple[
         path = shipped[str(scenario)]
     data = read_toml(path, "scenario")
     data.setdefault("name", path.stem)
-    return _checked(data, path), str(path)
+    return _checked(_with_included(data, path), path), str(path)
+
+
+def read_parameters(path: str | Path) -> dict[str, Any]:
+    """A parameter file's values (sections as in a scenario, no name), checked against the scenario schema so
+    that a bad key is named in this file."""
+    data = read_toml(path, "parameter")
+    if "include" in data:
+        raise ConfigError(path, "include", "a parameter file cannot include others; list them all in the scenario")
+    validate(ScenarioConfig, data, path)
+    return data
+
+
+def parameter_overrides(path: str | Path) -> dict[str, Any]:
+    """A parameter file's values as dotted-path overrides (``{"needs.attendance_child_sd": 0.03}``), for runs that
+    take overrides rather than a scenario file (``simcity-kids validate --include``)."""
+    def flat(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+        return {key: value for name, item in values.items()
+                for key, value in (flat(item, f"{prefix}{name}.") if isinstance(item, dict)
+                                   else {f"{prefix}{name}": item}).items()}
+    return flat(read_parameters(path), "")
+
+
+def _with_included(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """A scenario file's values on top of the parameter files its ``include`` names, in order."""
+    included = data.pop("include", [])
+    if not isinstance(included, list) or not all(isinstance(item, str) and item for item in included):
+        raise ConfigError(path, "include", "must be an array of parameter file paths, relative to the scenario "
+                          f"file (got {shown(included)})")
+    merged: dict[str, Any] = {}
+    for item in included:
+        merged = _merged(merged, read_parameters(path.parent / item))
+    return _merged(merged, data)
+
+
+def _merged(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """``top``'s values over ``base``'s, section by section."""
+    merged = dict(base)
+    for key, value in top.items():
+        merged[key] = (_merged(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict)
+                       else value)
+    return merged
 
 
 def _changes(values: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:

@@ -89,8 +89,8 @@ def test_bad_input_exits_2_with_one_clear_line(case, tmp_path, capsys):
 
 
 # Usage errors: argparse's multi-line usage message is replaced by the same one line as for any bad input.
-COMMAND_LIST = ("'run', 'compare', 'experiment', 'report', 'dashboard', 'validate', 'cities', 'scenarios', "
-                "'parameters'")
+COMMAND_LIST = ("'run', 'compare', 'experiment', 'report', 'dashboard', 'validate', 'calibrate', 'cities', "
+                "'scenarios', 'parameters'")
 USAGE_ERRORS = {
     "years not a whole number": (["run", "--years", "abc"], ["--years: ", "whole number between 1 and 20", "'abc'"]),
     "seed not a whole number": (["run", "--seed", "1.5"], ["--seed: ", "whole number >= 0", "'1.5'"]),

@@ -144,13 +144,32 @@ COMMANDS: dict[str, tuple[str, list[str]]] = {
     "simcity-kids run [SCENARIO] [--city NAME|PATH|FOLDER] [--years N] [--seed S] [--scale K] [--out DIR] [--quiet]":
         ("simcity-kids run --help", ["usage: simcity-kids run"]),
     "simcity-kids compare SCENARIO [SCENARIO ...] [--city NAME|PATH|FOLDER] [--seeds N] [--seed S] [--years N] "
-    "[--scale K] [--workers N] [--dask ADDRESS] [--out DIR] [--resume] [--quiet]": (
+    "[--scale K] [--parameter-draws N] [--spread S] [--workers N] [--dask ADDRESS] [--out DIR] [--resume] "
+    "[--quiet]": (
         "simcity-kids compare --help", ["usage: simcity-kids compare"]),
     "simcity-kids experiment FILE [--seeds N] [--years N] [--samples N] [--workers N] [--dask ADDRESS] [--out DIR] "
     "[--resume] [--quiet]": ("simcity-kids experiment --help", ["usage: simcity-kids experiment"]),
     "simcity-kids report FOLDER [--out FILE]": ("simcity-kids report --help", ["usage: simcity-kids report"]),
-    "simcity-kids validate [--city NAME|PATH|FOLDER] [--seeds N] [--years N] [--out DIR] [--quiet]": (
-        "simcity-kids validate --help", ["usage: simcity-kids validate"]),
+    "simcity-kids validate [--city NAME|PATH|FOLDER] [--seeds N] [--years N] [--include FILE] [--out DIR] "
+    "[--quiet]": ("simcity-kids validate --help", ["usage: simcity-kids validate"]),
+    "simcity-kids calibrate TARGETS [--city NAME|PATH|FOLDER] [--seeds N] [--max-evaluations N] [--workers N] "
+    "[--out DIR] [--resume] [--quiet]": ("simcity-kids calibrate --help", ["usage: simcity-kids calibrate"]),
+    # Draws of the assumption parameters: two draws of two seeds for one year (the README's has 8 of 3 for 10).
+    "simcity-kids compare baseline universal_summer --seeds 3 --parameter-draws 8 --spread 0.3": (
+        "simcity-kids compare baseline universal_summer --seeds 2 --years 1 --parameter-draws 2 --spread 0.3 "
+        "--out {out} --quiet", ["95% range over seeds and parameters", "8 of 8 runs done, 0 failed"]),
+    # The shipped fit with two candidates on one seed (the README's command rewrites experiments/calibration/).
+    "simcity-kids calibrate experiments/calibration/evidence.toml --out experiments/calibration/evidence": (
+        "simcity-kids calibrate experiments/calibration/evidence.toml --seeds 1 --max-evaluations 2 --out {out} "
+        "--quiet", ["entry_gap_income_reading", "2 candidates", "Wrote {out}/fitted.toml"]),
+    # A city's own fit, then its validation report with the fit included.
+    "simcity-kids calibrate examples/riverton_targets.toml": (
+        "simcity-kids calibrate examples/riverton_targets.toml --max-evaluations 3 --out {out} --quiet",
+        ["chronic_absence_rate", "Wrote {out}/fitted.toml"]),
+    "simcity-kids validate --city examples/riverton --include simcity-output/calibration/riverton/fitted.toml": (
+        "simcity-kids calibrate examples/riverton_targets.toml --max-evaluations 2 --out {out} --quiet && "
+        "simcity-kids validate --city examples/riverton --include {out}/fitted.toml --seeds 1 --years 2 "
+        "--out {out}/validation --quiet", ["figures in range. Wrote {out}/validation/validation.csv"]),
     # Two seeds and two years into a scratch folder: the README's command rewrites docs/ (tests/test_validation.py).
     "simcity-kids validate --out docs": ("simcity-kids validate --seeds 2 --years 2 --out {out} --quiet",
                                         ["college advising", "figures in range. Wrote {out}/validation.csv"]),

@@ -12,7 +12,8 @@ import pytest
 
 from simcity_kids import __version__
 from simcity_kids.cli import main
-from simcity_kids.experiments.validation import _gradient, _participants, figures, validate
+from simcity_kids.experiments.validation import (FIGURES, _adjusted_learner_gap, _gradient, _participants,
+                                                 figures, measure, validate)
 from simcity_kids.programmes.base import ENROLLED
 
 DOCS = __import__("pathlib").Path(__file__).resolve().parent.parent / "docs"
@@ -48,6 +49,28 @@ def test_the_absence_gradient_compares_each_band_of_days_missed_with_none():
     missed = np.array([0, 0, 2, 4, 7, 12])
     gradient = _gradient([(math[:3], missed[:3]), (math[3:], missed[3:])])
     assert gradient == pytest.approx({"1-2": -0.3, "3-4": -0.6, "5-10": -1.1, "more than 10": -1.3})
+
+
+def test_the_learner_entry_gap_is_adjusted_for_income_and_parental_degree(seed):
+    """Learners are poorer here, as in the model: the raw gap is larger than the adjusted one, which the least-squares
+    fit recovers (García compares children of the same SES)."""
+    rng = np.random.default_rng(seed)
+    income = rng.standard_normal(20_000)
+    learner = (rng.random(20_000) < 1 / (1 + np.exp(1 + 1.5 * income))).astype(float)
+    degree = (rng.random(20_000) < 1 / (1 + np.exp(-income))).astype(float)
+    reading = 0.3 * income + 0.25 * degree - 0.2 * learner + 0.5 * rng.standard_normal(20_000)
+    math = 0.3 * income + 0.25 * degree - 0.26 * learner + 0.5 * rng.standard_normal(20_000)
+    gaps = _adjusted_learner_gap(np.vstack([reading, math, learner, income, degree]))
+    assert gaps == pytest.approx((0.2, 0.26), abs=0.03)
+    assert reading[learner == 0].mean() - reading[learner == 1].mean() > 0.4  # the raw gap
+
+
+def test_every_figure_has_a_unique_key_that_measures_it_alone(seed):
+    assert len(FIGURES) == len(figures())
+    values = measure(["entry_gap_learner_reading", "chronic_absence"], ["chronic_absence_rate"], "salem", seed, 2,
+                     {"population.burn_in_years": 0})
+    assert values["chronic_absence"] == values["chronic_absence_rate"]  # a figure and the outcome it reads
+    assert 0 < values["entry_gap_learner_reading"] < 1
 
 
 def test_the_command_prints_the_table_and_writes_csv_and_html_with_date_and_version(tmp_path, capsys):

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.fields import FieldInfo
 
 ASSUMPTION = "assumption"
+FITTED = "fitted"  # the source of a value calibrated to figures (``simcity-kids calibrate``): still uncertain
+EVIDENCE_FIT = f"{FITTED}: experiments/calibration/evidence.toml"  # the fit of the defaults to EVIDENCE.md's figures
 LEVER = "scenario lever"  # the source of a policy choice (a scenario's lever) rather than of a figure
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..city.profile import CityProfile
+from ..core.validation import ConfigError, check_kind
 from ..scenario import ScenarioConfig
 from .comparison import Comparison
 from .config import DEFAULT_OUTCOMES
@@ -30,15 +31,28 @@ def compare(scenarios: Sequence[ScenarioConfig | str | Path], city: CityProfile 
             seeds: int = 5, years: int = 10, seed: int = 0, scale: float = 1.0,
             outcomes: Sequence[str] = DEFAULT_OUTCOMES, threshold_sd: float = 0.05, workers: int | None = None,
             dask: str | None = None, out: str | Path | None = None, resume: bool = False,
-            progress: bool = False) -> Comparison:
+            progress: bool = False, parameter_draws: int | None = None, spread: float = 0.5) -> Comparison:
     """Run every scenario on ``seeds`` replicates (replicate i on seed ``seed + i`` for all of them) and compare
     them with the first: paired differences with 95% intervals, costs, winners and losers.
+
+    ``parameter_draws`` (at least 2) also runs every scenario at that many draws (a Latin hypercube) of the model's
+    assumed and fitted parameters within +/- ``spread`` of their defaults (``design.assumption_ranges``), pooled
+    into one projection per scenario whose spread is split into seed noise and not knowing the parameters
+    (``Comparison.uncertainty``).
 
     Results go to ``out`` (a new folder, or an earlier one of the same comparison with ``resume``), or to a
     temporary folder kept while the returned Comparison lives. ``workers`` processes (default: every core; 1 =
     serial), or a Dask scheduler's address (``dask``; "local" starts a local cluster)."""
+    design = None
+    if parameter_draws is not None:
+        check_kind("parameter_draws", parameter_draws, (int,), "a whole number >= 2")
+        if parameter_draws < 2:
+            raise ConfigError("parameter_draws", "", f"must be a whole number >= 2, as one draw shows no parameter "
+                              f"spread (got {parameter_draws})", argument=True)
+        design = {"method": "latin", "samples": parameter_draws, "parameters": "assumptions", "spread": spread,
+                  "role": "uncertainty", "seed": seed % 2**32}  # the sampler's seeds are 32-bit
     plan = build_plan(scenarios, city, seeds=seeds, seed=seed, years=years, scale=scale, outcomes=outcomes,
-                      threshold_sd=threshold_sd)
+                      threshold_sd=threshold_sd, design=design)
     temporary = tempfile.TemporaryDirectory(prefix="simcity-compare-") if out is None else None
     folder = Path(temporary.name) / "comparison" if temporary else Path(out)
     run_plan(plan, folder, resume=resume, workers=workers, dask=dask, progress=progress)

@@ -5,6 +5,10 @@ Replicate i of every scenario and design point ran on the same seed with the sam
 difference is taken replicate by replicate (paired) and its interval comes from the spread of those
 differences, which common random numbers make much smaller than the spread of either run. Intervals are
 Student-t intervals over replicates (mean +/- t(0.975, n-1) x sd / sqrt(n)); with one replicate they are NaN.
+
+With an uncertainty design (``DesignConfig.role``) the points are draws of parameters the city does not know:
+``uncertainty`` pools them into one projection per scenario and splits its spread into seed noise and not knowing
+the parameters, and ``summary`` shows the pooled projection.
 """
 
 from __future__ import annotations
@@ -27,14 +31,58 @@ SERVED = "children_served"  # enrolments in every programme together (a child in
 SUBJECTS = ("reading", "math")
 WINNER_GROUPS = ("all", "income_quintile", "disadvantaged", "race", "english_learner")
 KEYS = ["scenario", "point", "year", "outcome"]
+POOLED_KEYS = ["scenario", "year", "outcome"]  # an uncertainty design's rows: its draws (points) pooled
+UNCERTAINTY_COLUMNS = ["mean", "seed_sd", "parameter_sd", "n_draws", "n_seeds", "ci_low", "ci_high", "range_low",
+                       "range_high", "parameter_share"]
+
+
+def _t_half_width(sd: pd.Series, n: pd.Series, df: pd.Series) -> pd.Series:
+    """Half-width of the 95% Student-t interval of a mean of ``n`` values whose sd is estimated with ``df``
+    degrees of freedom; NaN where there are none (one replicate)."""
+    return (stdtrit(np.maximum(df, 1), 0.975) * sd / np.sqrt(n)).where(df > 0)
 
 
 def interval(values: pd.core.groupby.SeriesGroupBy | pd.Series) -> pd.DataFrame:
     """Mean, standard deviation, count and 95% Student-t interval of each group of ``values``."""
     table = values.agg(["mean", "std", "count"]).rename(columns={"std": "sd", "count": "n"})
-    half = stdtrit(np.maximum(table["n"] - 1, 1), 0.975) * table["sd"] / np.sqrt(table["n"])
-    half = half.where(table["n"] > 1)
+    half = _t_half_width(table["sd"], table["n"], table["n"] - 1)
     return table.assign(ci_low=table["mean"] - half, ci_high=table["mean"] + half)
+
+
+def pooled_over_draws(values: pd.DataFrame) -> pd.DataFrame:
+    """``values`` (columns scenario, point, year, outcome, value) pooled over an uncertainty design's draws (its
+    points), their spread split by a one-way random-effects model: see :meth:`Comparison.uncertainty`."""
+    draws = interval(values.groupby([*POOLED_KEYS, "point"])["value"])  # each draw's mean, sd and replicates
+    by_draw = draws.groupby(level=POOLED_KEYS)
+    within = (draws["sd"] ** 2).groupby(level=POOLED_KEYS).mean()  # s_w^2: the seed noise of one run
+    seeds = 1 / (1 / draws["n"]).groupby(level=POOLED_KEYS).mean()  # R (harmonic mean, if some runs failed)
+    of_means = by_draw["mean"].var()
+    between = (of_means - within / seeds).clip(lower=0)  # s_b^2: the draw means' spread less their seed noise
+    spread = (between + within / seeds).fillna(of_means)  # with one seed, the draws' spread is all there is
+    mean = values.groupby(POOLED_KEYS)["value"].mean()
+    seed_half = _t_half_width(np.sqrt(within), seeds, (draws["n"] - 1).groupby(level=POOLED_KEYS).sum())
+    range_half = 1.96 * np.sqrt(spread)
+    return pd.DataFrame({
+        "mean": mean, "seed_sd": np.sqrt(within), "parameter_sd": np.sqrt(between), "n_draws": by_draw.size(),
+        "n_seeds": seeds, "ci_low": mean - seed_half, "ci_high": mean + seed_half, "range_low": mean - range_half,
+        "range_high": mean + range_half, "parameter_share": between / spread})
+
+
+def final_year(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a table indexed by year (among other levels) in its last year, the year level dropped."""
+    return table.xs(table.index.get_level_values("year").max(), level="year")
+
+
+def _bracketed(table: pd.DataFrame, low: str, high: str) -> pd.Series:
+    """Each row's interval as "[low, high]", or "" where it is unknown (one replicate)."""
+    text = "[" + table[low].map("{:.3f}".format) + ", " + table[high].map("{:.3f}".format) + "]"
+    return text.where(table[low].notna(), "").rename(None)
+
+
+def _shown(table: pd.DataFrame) -> pd.Series:
+    """Each row's mean and 95% interval as text: "mean [ci_low, ci_high]"."""
+    bounds = _bracketed(table, "ci_low", "ci_high")
+    return (table["mean"].map("{:.3f}".format) + (" " + bounds).where(bounds != "", "")).rename(None)
 
 
 def outcome_rows(table: pd.DataFrame, outcomes: tuple[str, ...] | list[str]) -> pd.DataFrame:
@@ -249,19 +297,59 @@ class Comparison:
             table.loc[~varied, list(self.plan.design.names)] = np.nan
         return table.sort_values("extra_cost_usd")
 
+    def uncertainty(self) -> pd.DataFrame:
+        """With an uncertainty design (``DesignConfig.role``), each projection pooled over the parameter draws,
+        its spread split into seed noise and not knowing the parameters. Rows (kind, scenario, year, outcome):
+        kind "estimate" for every scenario's level, kind "difference" for each other scenario minus the
+        reference, paired within the same draw and replicate. Empty (with these columns) without such a design.
+
+        A one-way random-effects model over draws p = 1..P, each run on replicates r = 1..R:
+
+        - mean: the mean over all runs;
+        - seed_sd: s_w, where s_w^2 is the mean over draws of the variance over replicates (one run's seed noise);
+        - parameter_sd: s_b, where s_b^2 = max(0, variance over draws of the draw means - s_w^2 / R): not knowing
+          the parameters (a draw mean carries seed noise s_w^2 / R, which is taken off);
+        - n_draws: P; n_seeds: R (the harmonic mean of the draws' replicates, should some runs have failed);
+        - ci_low, ci_high: the 95% interval over seeds only, the Student-t interval a planner gets from R seeds
+          at one parameter set: mean +/- t(0.975, P(R-1)) s_w / sqrt(R) (s_w is pooled over the P draws);
+        - range_low, range_high: mean +/- 1.96 sqrt(s_b^2 + s_w^2 / R), the spread of a projection made with R
+          seeds when the parameters are unknown;
+        - parameter_share: s_b^2 / (s_b^2 + s_w^2 / R), the share of that spread from not knowing the parameters.
+
+        With one seed s_w, s_b and the share are unknown (NaN) and the range is the draw means' spread; with one
+        draw the range is unknown."""
+        if not self.plan.pooled:
+            return pd.DataFrame(columns=UNCERTAINTY_COLUMNS)
+        tables = {"estimate": pooled_over_draws(self.values)}
+        if self._compared():
+            paired = self._paired()
+            tables["difference"] = pooled_over_draws(paired.assign(value=paired.value - paired.reference))
+        return pd.concat(tables, names=["kind", *POOLED_KEYS])
+
     def summary(self) -> pd.DataFrame:
         """The final year at a glance: each outcome's mean [95% interval] per scenario and point, and for the other
-        scenarios the paired difference from the reference."""
+        scenarios the paired difference from the reference. With an uncertainty design the draws are pooled
+        (:meth:`uncertainty`): per scenario, the mean [95% interval over seeds], the 95% range over seeds and
+        parameters and the share of that range from the parameters, for the levels and the differences."""
+        if self.plan.pooled:
+            return self._pooled_summary()
         estimates, differences = self.estimates(), self.differences()
         final = estimates.index.get_level_values("year").max()
-
-        def shown(table: pd.DataFrame) -> pd.Series:
-            table = table.xs(final, level="year")
-            text = table["mean"].map("{:.3f}".format)
-            bounds = table["ci_low"].map("{:.3f}".format) + ", " + table["ci_high"].map("{:.3f}".format)
-            return (text + (" [" + bounds + "]").where(table["ci_low"].notna(), "")).rename(None)
-
-        columns = {"mean [95% CI]": shown(estimates)}
+        columns = {"mean [95% CI]": _shown(estimates.xs(final, level="year"))}
         if len(differences):
-            columns[f"minus {self.reference} [95% CI]"] = shown(differences)
+            columns[f"minus {self.reference} [95% CI]"] = _shown(differences.xs(final, level="year"))
+        return pd.DataFrame(columns).fillna("")
+
+    def _pooled_summary(self) -> pd.DataFrame:
+        """``summary`` of an uncertainty design: the draws pooled, one row per scenario and outcome."""
+        final = final_year(self.uncertainty())
+        columns = {}
+        for kind, label in (("estimate", ""), ("difference", f"minus {self.reference}: ")):
+            if kind not in final.index.get_level_values("kind"):
+                continue
+            rows = final.xs(kind, level="kind")
+            share = rows["parameter_share"]
+            columns |= {f"{label}mean [95% CI over seeds]": _shown(rows),
+                        f"{label}95% range over seeds and parameters": _bracketed(rows, "range_low", "range_high"),
+                        f"{label}share from parameters": share.map("{:.0%}".format).where(share.notna(), "")}
         return pd.DataFrame(columns).fillna("")

@@ -16,6 +16,10 @@ An experiment is a TOML file (``experiments/*.toml``), checked by a typed schema
     "programmes.success_plans.budget_usd" = [500_000, 1_000_000, 2_000_000]
 
 Replicate i of every scenario and design point runs on seed ``seed + i``, so differences are paired.
+
+A design's ``role`` says what its points are: options to choose among ("levers", each point its own result), or
+draws of what the city does not know ("uncertainty": a Latin hypercube over the parameters' plausible ranges,
+pooled into one projection whose spread is split into seed noise and not knowing the parameters).
 """
 
 from __future__ import annotations
@@ -34,6 +38,14 @@ DEFAULT_OUTCOMES = (*(f"{subject}_mean_gap/{high}-{low}" for subject in ("readin
                     *SUMMARY_RATES, "cost_usd/total")
 MAX_SEEDS = 1000
 MAX_SAMPLES = 100_000
+Role = Literal["levers", "uncertainty"]
+
+
+def arrays_as_tuples(value: Any) -> Any:
+    """A TOML table of arrays (dotted path -> values) with tuples, as the schemas declare them (strict types)."""
+    if isinstance(value, dict):
+        return {key: tuple(item) if isinstance(item, list) else item for key, item in value.items()}
+    return value
 
 
 def outcome_parts(name: str) -> tuple[str, str, str]:
@@ -54,17 +66,26 @@ class DesignConfig(Params):
     parameters: dict[str, tuple[float, ...]] | Literal["assumptions"] = Field(
         description="dotted path -> values (grid) or [low, high] (other methods); or \"assumptions\": every "
                     "numeric model parameter whose source is an assumption, within +/- spread of its default")
-    spread: float = Field(0.5, gt=0, le=1, description="with parameters = \"assumptions\": relative half-width")
+    spread: float = Field(0.5, gt=0, le=1, description="with parameters = \"assumptions\": relative half-width (of "
+                          "the default, or of the room to its nearest bound if that is smaller)")
+    role: Role = Field("levers", description="levers: each point is an option of its own; uncertainty: points are "
+                       "draws of parameters the city does not know, pooled into one projection per scenario (its "
+                       "spread split into seed noise and parameter uncertainty); needs a latin design of every "
+                       "scenario")
 
     @field_validator("parameters", mode="before")
     @classmethod
     def _arrays(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: tuple(item) if isinstance(item, list) else item for key, item in value.items()}
-        return value
+        return arrays_as_tuples(value)
 
     @model_validator(mode="after")
     def _shape(self) -> DesignConfig:
+        if self.role == "uncertainty" and self.method != "latin":
+            raise InvalidAt("method", f"must be \"latin\" for role = \"uncertainty\" (got {self.method!r}): its "
+                            "points are draws from the parameters' ranges, pooled")
+        if self.role == "uncertainty" and self.scenarios:
+            raise InvalidAt("scenarios", "must be left out for role = \"uncertainty\": every scenario runs at the "
+                            "same draws, so that differences stay paired within a draw")
         if isinstance(self.parameters, str):
             if self.method == "grid":
                 raise InvalidAt("parameters", "\"assumptions\" needs a sampled design (latin, sobol or morris), "

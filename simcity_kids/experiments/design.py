@@ -16,20 +16,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.params import ASSUMPTION, Params
+from ..core.params import ASSUMPTION, FITTED, Params
 from ..scenario import ScenarioConfig
-from .config import DesignConfig
+from .config import DesignConfig, Role
 
 
 @dataclass(frozen=True)
 class Design:
-    """A resolved design: its method, the parameters' names and bounds (or grid values), and its points."""
+    """A resolved design: its method, the parameters' names and bounds (or grid values), its points, and whether
+    they are options (levers) or draws of unknown parameters to pool (uncertainty, see DesignConfig.role)."""
 
     method: str
     names: tuple[str, ...]
     bounds: tuple[tuple[float, ...], ...]
     levels: int
     samples: np.ndarray  # (points, parameters)
+    role: Role = "levers"
 
     @property
     def problem(self) -> dict[str, Any]:
@@ -51,7 +53,7 @@ def make_design(config: DesignConfig, base: ScenarioConfig) -> Design:
         samples = _sample(config, {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]})
     integer = [isinstance(numeric_value_at(base, name), int) for name in names]
     samples[:, integer] = np.round(samples[:, integer])
-    return Design(config.method, names, bounds, config.levels, samples)
+    return Design(config.method, names, bounds, config.levels, samples, config.role)
 
 
 def _sample(config: DesignConfig, problem: dict[str, Any]) -> np.ndarray:
@@ -93,15 +95,18 @@ def sensitivity_indices(design: Design, outputs: np.ndarray, seed: int = 0) -> p
 
 
 def assumption_ranges(base: ScenarioConfig, spread: float) -> dict[str, tuple[float, float]]:
-    """Every numeric model parameter (programmes' levers aside) whose source is an assumption, with the range
-    default +/- ``spread`` x |default|, kept inside the parameter's declared bounds."""
+    """Every numeric model parameter (programmes' levers aside) whose source is an assumption (or a fit to figures,
+    ``FITTED``), with the range default +/- ``spread`` x the smaller of |default| and the room between the default
+    and its nearest declared bound: relative, and symmetric, so that a share near 1 (attendance 0.96) is drawn
+    near it rather than up to the bound and 30% below."""
     ranges = {}
     for path, value, field in _numeric_parameters(base):
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-        if not str(extra.get("source", "")).startswith(ASSUMPTION) or path.startswith("programmes."):
+        if not str(extra.get("source", "")).startswith((ASSUMPTION, FITTED)) or path.startswith("programmes."):
             continue
-        low, high = _declared_bounds(field)
-        half = spread * abs(value) if value else spread * min(high - low, 1.0)
+        low, high = declared_bounds(field)
+        room = min(value - low, high - value)
+        half = spread * min(abs(value), room) if value else spread * min(high - low, 1.0)
         lo, hi = max(low, value - half), min(high, value + half)
         if lo < hi:
             ranges[path] = (lo, hi)
@@ -117,7 +122,7 @@ def _numeric_parameters(model: Params, prefix: str = ""):
             yield f"{prefix}{name}", value, field
 
 
-def _declared_bounds(field: Any) -> tuple[float, float]:
+def declared_bounds(field: Any) -> tuple[float, float]:
     """A parameter's allowed range; a strict bound is moved to the nearest number inside it."""
     low, high = -np.inf, np.inf
     for item in field.metadata:

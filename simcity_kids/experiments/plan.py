@@ -56,6 +56,12 @@ class Plan:
     def reference(self) -> str:
         return next(iter(self.scenarios))
 
+    @property
+    def pooled(self) -> bool:
+        """Whether the design's points are draws of unknown parameters, pooled into one projection per scenario
+        (role "uncertainty"), rather than options of their own."""
+        return self.design is not None and self.design.role == "uncertainty"
+
     def points(self, scenario: str) -> list[dict[str, float]]:
         """The design points ``scenario`` runs at: one empty point if the design does not vary it."""
         return self.design.points() if self.design is not None and scenario in self.designed else [{}]
@@ -83,7 +89,9 @@ class Plan:
         design = None if self.design is None else {
             "method": self.design.method, "names": list(self.design.names),
             "bounds": [list(b) for b in self.design.bounds], "levels": self.design.levels,
-            "samples": self.design.samples.tolist(), "scenarios": list(self.designed)}
+            "samples": self.design.samples.tolist(), "scenarios": list(self.designed),
+            # a lever design's plan reads as it did before roles existed: its hash, and so --resume, hold
+            **({"role": self.design.role} if self.design.role != "levers" else {})}
         return {"name": self.name, "city": self.city.model_dump(mode="json"), "years": self.years,
                 "scale": self.scale, "seeds": list(self.seeds), "outcomes": list(self.outcomes),
                 "threshold_sd": self.threshold_sd, "design": design,
@@ -103,7 +111,8 @@ class Plan:
             spec = data["design"]
             design = None if spec is None else Design(
                 spec["method"], tuple(spec["names"]), tuple(tuple(b) for b in spec["bounds"]), spec["levels"],
-                np.array(spec["samples"], dtype=float).reshape(-1, len(spec["names"])))
+                np.array(spec["samples"], dtype=float).reshape(-1, len(spec["names"])),
+                spec.get("role", "levers"))  # manifests written before roles existed hold lever designs
             return cls(data["name"], source, scenarios, city, data["years"], data["scale"], tuple(data["seeds"]),
                        tuple(data["outcomes"]), data["threshold_sd"], design,
                        tuple(spec["scenarios"]) if spec else ())

@@ -16,7 +16,7 @@ from plotly.offline import get_plotlyjs
 
 from ..core.output import write_file_atomically
 from . import figures
-from .comparison import SUBJECTS, Comparison
+from .comparison import SUBJECTS, Comparison, final_year
 
 STYLE = """body { font-family: system-ui, sans-serif; max-width: 1200px; margin: auto; padding: 1em; color: #222 }
 table { border-collapse: collapse; font-size: 90% } th, td { border: 1px solid #ccc; padding: 2px 8px }
@@ -36,6 +36,13 @@ def _page(comparison: Comparison) -> str:
     plan, escape = comparison.plan, html.escape
     outcomes = plan.outcomes
     sections = [_header(comparison), _section("Final year", comparison.summary().to_html(border=0))]
+    if plan.pooled:
+        spread = final_year(comparison.uncertainty()).to_html(border=0, float_format="{:.4g}".format)
+        note = ("<p class=note>Each scenario pooled over the draws of its uncertain parameters: seed_sd is one "
+                "run's seed noise, parameter_sd the spread from not knowing the parameters; ci: 95% interval over "
+                "seeds at one parameter set; range: 95% range of a projection with n_seeds seeds over seeds and "
+                "parameters; parameter_share: the range's share from the parameters.</p>")
+        sections.append(_section("Seed noise and parameter uncertainty (final year)", spread, note))
     sections.append(_section("Outcomes by year", *(figures.gap_trajectories(comparison, o) for o in outcomes)))
     if comparison.differences().empty:
         sections.append(_section("Comparisons", f"<p class=note>Nothing to compare: no scenario besides the reference "

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..core.params import ASSUMPTION, Params, between, param
+from ..core.params import ASSUMPTION, EVIDENCE_FIT, Params, between, param
 from ..core.calendar import SCHOOL_AGES, SCHOOL_MONTHS_PER_YEAR, SUMMER_MONTHS
 from ..core.rng import monthly_noise
 
@@ -26,8 +26,9 @@ class LearningParams(Params):
         "weak", "setting", "default follows von Hippel & Hamrock 2019 and Atteberry & McEachin 2021; 'strong' "
         "is the faucet theory of Alexander, Entwisle & Olson 2007")
     summer_drift_strong: float = param(
-        0.04, "SD per summer per SD of log family income",
-        "derived from Alexander, Entwisle & Olson 2007 (summers add about one entry gap by grade 9)", ge=0, le=0.5)
+        0.07974, "SD per summer per SD of log family income",
+        f"{EVIDENCE_FIT}, to Cooper et al. 1996's summer contrast by income of 0.13 SD (-0.14 against -0.27) under "
+        "the strong reading (Alexander, Entwisle & Olson 2007)", ge=0, le=0.5)
     summer_drift_weak: float = param(
         0.005, "SD per summer per SD of log family income",
         "derived from von Hippel & Hamrock 2019 (little net gap growth) and Atteberry & McEachin 2021 (race "
@@ -41,9 +42,9 @@ class LearningParams(Params):
         "Bloom, Hill, Black & Lipsey 2008 (reading K-1 1.52, 2-3 0.60, 4-5 0.40, 7-8 0.26); grade 6 "
         "interpolated and grades 9-12 assumption", length=13)
     absence_multiplier: float = param(
-        0.5, "times the share of a month's growth lost per share of days missed",
-        "assumption: García & Weiss 2018 report steep cross-sectional losses, much of it confounded; "
-        "set so that school-year gap growth stays small (von Hippel & Hamrock 2019)", ge=0, le=10)
+        0.2839, "times the share of a month's growth lost per share of days missed",
+        f"{EVIDENCE_FIT}, to García & Weiss 2018's grade 8 math by days missed last month (NAEP 2015), jointly "
+        "with the attendance parameters; much of that cross-sectional gradient is confounded", ge=0, le=10)
     school_quality_sd: float = param(0.05, "SD per school year", "assumption: spread of school value added",
                                      ge=0, le=0.5)
     persistent_share: float = param(0.5, "share of a programme boost", "assumption: about half of end-of-"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core.calendar import SCHOOL_AGES
-from ..core.params import ASSUMPTION, Params, param
+from ..core.params import ASSUMPTION, EVIDENCE_FIT, Params, param
 
 if TYPE_CHECKING:
     from ..model import CityModel
@@ -21,13 +21,13 @@ FINAL_GRADE_AGE = SCHOOL_AGES[1]
 
 class LeavingParams(Params):
     graduation_intercept: float = param(
-        1.9, "logit", "assumption: calibrated towards the US adjusted cohort graduation rate of about 87% (NCES)",
+        2.421, "logit", f"{EVIDENCE_FIT}, to the US adjusted cohort graduation rate of about 87% (NCES)",
         ge=-10, le=10)
     graduation_per_sd: float = param(0.8, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
     graduation_per_attendance: float = param(10.0, "logit per share of days attended above normal", ASSUMPTION,
                                              ge=0, le=50)
     college_intercept: float = param(
-        0.4, "logit", "assumption: calibrated towards about 62% of US graduates enrolling in college (NCES)",
+        0.4396, "logit", f"{EVIDENCE_FIT}, to about 62% of US graduates enrolling in college (NCES)",
         ge=-10, le=10)
     college_per_sd: float = param(0.9, "logit per SD of achievement", ASSUMPTION, ge=0, le=5)
     college_per_attendance: float = param(

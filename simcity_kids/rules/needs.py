@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from ..core.params import ASSUMPTION, Params, param
+from ..core.params import ASSUMPTION, EVIDENCE_FIT, Params, param
 from ..core.rng import geometric_months, monthly_noise
 from ..core.state import StateArrays
 from ..core.validation import InvalidAt
@@ -90,13 +90,13 @@ class NeedsParams(Params):
     chronic_health: NeedSpec = NEED_DEFAULTS["chronic_health"]
     food_insecurity: NeedSpec = NEED_DEFAULTS["food_insecurity"]
     housing_instability: NeedSpec = NEED_DEFAULTS["housing_instability"]
-    normal_attendance: float = param(0.95, "share of school days", "assumption: US average daily attendance",
-                                     ge=0.5, le=1)
-    attendance_child_sd: float = param(
-        0.035, "share of school days", "assumption: calibrated towards Attendance Works, about 1 pupil in 7 "
-        "chronically absent", ge=0, le=0.3)
-    attendance_disadvantaged_shift: float = param(-0.015, "share of school days", ASSUMPTION, ge=-0.3, le=0.3)
-    attendance_month_sd: float = param(0.03, "share of school days", ASSUMPTION, ge=0, le=0.3)
+    # Attendance is fitted to chronic absence (Attendance Works: about 1 pupil in 7) and to García & Weiss 2018's
+    # grade 8 math by days missed (NAEP 2015), jointly with learning.absence_multiplier.
+    normal_attendance: float = param(0.9569, "share of school days, before unmet needs' penalties",
+                                     f"{EVIDENCE_FIT}; about the US average daily attendance of 0.95", ge=0.5, le=1)
+    attendance_child_sd: float = param(0.03648, "share of school days", EVIDENCE_FIT, ge=0, le=0.3)
+    attendance_disadvantaged_shift: float = param(-0.009038, "share of school days", EVIDENCE_FIT, ge=-0.3, le=0.3)
+    attendance_month_sd: float = param(0.06278, "share of school days", EVIDENCE_FIT, ge=0, le=0.3)
     attendance_per_social_emotional_sd: float = param(
         0.01, "share of school days per SD of social-emotional skill", "assumption: mentoring and behavioural "
         "programmes improve attendance (EVIDENCE_PROGRAMMES.md sections 1 and 8, direction only)", ge=0, le=0.2)
