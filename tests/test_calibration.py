@@ -70,6 +70,10 @@ def test_an_interrupted_fit_resumes_without_running_its_candidates_again(tmp_pat
     log = log_path.read_text().splitlines()
     candidates = len(log) - 2  # under the stamp and the header, each candidate run, the rounded fit's included
     assert len(first.evaluations) == 10 and candidates >= 10
+    # The misfit is the sum of the squared misses in sds, at the start and at the fit, and the fit is the best seen.
+    assert first.misfit_start == pytest.approx((first.table.miss_start_sd ** 2).sum())
+    assert first.misfit_fitted == pytest.approx((first.table.miss_fitted_sd ** 2).sum())
+    assert first.evaluations.misfit.min() <= first.misfit_start
     log_path.write_text("\n".join(log[:5]) + "\n" + log[5][:7])  # interrupted while writing the fourth candidate
     runs = []
     original = calibration_module.measure

@@ -18,7 +18,7 @@ from scipy import stats
 
 import simcity_kids as sk
 from simcity_kids.cli import main
-from simcity_kids.experiments.design import numeric_value_at
+from simcity_kids.experiments.design import assumption_ranges, numeric_value_at
 from simcity_kids.experiments.plan import Plan, build_plan, load_plan
 from simcity_kids.experiments.report import write_report
 
@@ -150,6 +150,18 @@ def test_the_role_travels_with_the_plan_and_an_old_manifest_holds_levers(plan):
     table = _comparison(levers, pd.DataFrame(columns=COLUMNS)).uncertainty()
     assert table.empty and list(table.columns) == ["mean", "seed_sd", "parameter_sd", "n_draws", "n_seeds",
                                                    "ci_low", "ci_high", "range_low", "range_high", "parameter_share"]
+
+
+def test_draws_of_assumed_and_fitted_parameters_stay_near_their_defaults():
+    """Each drawn parameter varies by +/- spread x its default, or x the room to its nearest bound if smaller: a
+    share near 1 is drawn near it, never up to the bound and far below; fitted parameters are drawn too."""
+    ranges = assumption_ranges(sk.ScenarioConfig(), 0.3)
+    attendance = sk.ScenarioConfig().needs.normal_attendance  # 0.957 of at most 1: room 0.043
+    assert ranges["needs.normal_attendance"] == pytest.approx((attendance - 0.3 * (1 - attendance),
+                                                                attendance + 0.3 * (1 - attendance)))
+    intercept = sk.ScenarioConfig().leaving_school.graduation_intercept  # fitted; room to -10 and 10 is larger
+    assert ranges["leaving_school.graduation_intercept"] == pytest.approx((0.7 * intercept, 1.3 * intercept))
+    assert not any(name.startswith("programmes.") for name in ranges)
 
 
 # --- end to end -----------------------------------------------------------------------------------------------------

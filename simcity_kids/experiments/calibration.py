@@ -265,7 +265,7 @@ class _Search:
     """The misfit as a function of the unit box, each candidate run once and written down as it ends."""
 
     def __init__(self, calibration: Calibration, folder: Path, resume: bool, workers: int | None, bar):
-        self.calibration, self.folder, self.bar = calibration, folder, bar
+        self.calibration, self.bar = calibration, bar
         self.targets = calibration.config.targets
         self.figures = [t.figure for t in self.targets if t.figure]
         self.outcomes = [t.outcome for t in self.targets if t.outcome]

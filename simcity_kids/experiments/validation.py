@@ -166,9 +166,9 @@ def _adjusted_learner_gap(entrants: np.ndarray) -> tuple[float, float]:
     """Non-learners' lead over English learners at entry, reading and math, adjusted for family income and
     parental education as García (2015) adjusts for SES: the learner coefficient of a least-squares fit."""
     reading, math, learner, income, degree = entrants
-    design = np.column_stack([np.ones_like(learner), learner, income, degree])
-    if learner.min() == learner.max():
+    if learner.min() == learner.max():  # no learner entered school, or only learners: no comparison
         return float("nan"), float("nan")
+    design = np.column_stack([np.ones_like(learner), learner, income, degree])
     coefficients = np.linalg.lstsq(design, np.column_stack([reading, math]), rcond=None)[0]
     return float(-coefficients[1, 0]), float(-coefficients[1, 1])
 
