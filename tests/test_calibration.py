@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import tomllib
 
@@ -17,6 +18,7 @@ from simcity_kids.experiments import calibration as calibration_module
 from simcity_kids.experiments.calibration import calibrate, load_calibration
 from simcity_kids.experiments.design import numeric_value_at
 from simcity_kids.experiments.validation import measure
+from simcity_kids.scenario import parameter_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENCE = ROOT / "experiments" / "calibration"
@@ -49,10 +51,11 @@ def synthetic_targets(seed: int) -> dict[str, float]:
 
 
 @pytest.mark.slow
-def test_a_fit_recovers_the_parameters_that_made_its_targets(tmp_path, seed):
+@pytest.mark.parametrize("method", ["powell", "nelder-mead"])
+def test_a_fit_recovers_the_parameters_that_made_its_targets(tmp_path, seed, method):
     """Targets made at known values of two parameters (graduation intercept, attendance spread between
-    children), a search started from the defaults (1.9 and 0.035): the fit lands within 5% of each range."""
-    path = targets_file(tmp_path, synthetic_targets(seed), max_evaluations=45, seed=seed)
+    children), a search started from the defaults: the fit lands within 5% of each range, by either search."""
+    path = targets_file(tmp_path, synthetic_targets(seed), max_evaluations=45, seed=seed, method=f'"{method}"')
     fit = calibrate(load_calibration(path), tmp_path / "fit", workers=1)
     for name, truth in TRUTH.items():
         assert abs(fit.fitted[name] - truth) < TOLERANCE[name], (name, fit.fitted[name], truth)
@@ -104,6 +107,20 @@ def test_a_scenario_includes_a_parameter_file_and_its_own_values_win(tmp_path):
     (tmp_path / "mine.toml").write_text('include = "fit.toml"\n')
     with pytest.raises(sk.ConfigError, match=r"mine\.toml: key 'include': must be an array"):
         sk.load_scenario(tmp_path / "mine.toml")
+
+
+def test_validate_includes_a_parameter_file_in_every_run(tmp_path, capsys):
+    (tmp_path / "fit.toml").write_text("[leaving_school]\ngraduation_intercept = -3.0\n[needs]\n"
+                                       "attendance_month_sd = 0.05\n")
+    assert parameter_overrides(tmp_path / "fit.toml") == {"leaving_school.graduation_intercept": -3.0,
+                                                          "needs.attendance_month_sd": 0.05}
+    assert main(["validate", "--seeds", "1", "--years", "2", "--include", str(tmp_path / "fit.toml"), "--out",
+                 str(tmp_path / "report"), "--quiet"]) == 0
+    capsys.readouterr()
+    lines = (tmp_path / "report" / "validation.csv").read_text().splitlines()
+    assert lines[0].endswith(f"parameters from {tmp_path / 'fit.toml'}")
+    table = pd.read_csv(tmp_path / "report" / "validation.csv", comment="#").set_index("key")
+    assert table.loc["graduation", "model"] < 0.3  # about 87% with the defaults
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -318,6 +318,11 @@ class Comparison:
 
         With one seed s_w, s_b and the share are unknown (NaN) and the range is the draw means' spread; with one
         draw the range is unknown."""
+        return self._uncertainty.copy()
+
+    @cached_property
+    def _uncertainty(self) -> pd.DataFrame:
+        """``uncertainty``, computed once: the summary, the command's table and the report share it."""
         if not self.plan.pooled:
             return pd.DataFrame(columns=UNCERTAINTY_COLUMNS)
         tables = {"estimate": pooled_over_draws(self.values)}
@@ -333,11 +338,10 @@ class Comparison:
         parameters and the share of that range from the parameters, for the levels and the differences."""
         if self.plan.pooled:
             return self._pooled_summary()
-        estimates, differences = self.estimates(), self.differences()
-        final = estimates.index.get_level_values("year").max()
-        columns = {"mean [95% CI]": _shown(estimates.xs(final, level="year"))}
+        differences = self.differences()
+        columns = {"mean [95% CI]": _shown(final_year(self.estimates()))}
         if len(differences):
-            columns[f"minus {self.reference} [95% CI]"] = _shown(differences.xs(final, level="year"))
+            columns[f"minus {self.reference} [95% CI]"] = _shown(final_year(differences))
         return pd.DataFrame(columns).fillna("")
 
     def _pooled_summary(self) -> pd.DataFrame:
